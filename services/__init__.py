@@ -1,0 +1,1 @@
+"""Newsflow services: one package per container."""

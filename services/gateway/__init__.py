@@ -1,0 +1,1 @@
+"""HTTP gateway: accepts articles, reports their status and serves stored results (read-only)."""

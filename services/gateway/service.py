@@ -1,0 +1,82 @@
+"""What the gateway does besides HTTP: accept articles into the pipeline, read their state."""
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from celery import Celery
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.gateway import queries
+from services.gateway.schemas import Accepted, ArticleSubmission
+from shared.db.models import Article
+from shared.envelope import ArticleEnvelope, ArticleInput, Status
+from shared.ids import article_id
+from shared.logging import article_context
+from shared.names import TASK_INGEST
+from shared.status import StatusStore
+
+log = logging.getLogger(__name__)
+
+
+class Gateway:
+    def __init__(
+        self, celery: Celery, status: StatusStore, sessions: sessionmaker[Session]
+    ) -> None:
+        self.celery = celery
+        self.status = status
+        self.sessions = sessions
+
+    def _stored_status(self, ids: list[str]) -> dict[str, str]:
+        with self.sessions() as session:
+            rows = session.execute(select(Article.id, Article.status).where(Article.id.in_(ids)))
+            return {row.id: row.status for row in rows}
+
+    def accept(self, submissions: list[ArticleSubmission]) -> list[Accepted]:
+        """Enqueue new articles by task name; a known article is not processed again."""
+        ids = [article_id(s.text, s.external_id) for s in submissions]
+        known = self._stored_status(ids)
+        results: list[Accepted] = []
+        for submission, aid in zip(submissions, ids, strict=True):
+            with article_context(aid):
+                if known.get(aid) == Status.STORED.value:
+                    results.append(Accepted(id=aid, status=Status.STORED.value, duplicate=True))
+                    continue
+                if not self.status.claim(aid, submission.title):
+                    current = self.status.get(aid) or {}
+                    status = str(current.get("status", Status.QUEUED.value))
+                    results.append(Accepted(id=aid, status=status, duplicate=True))
+                    continue
+                envelope = ArticleEnvelope(
+                    id=aid,
+                    received_at=datetime.now(UTC),
+                    input=ArticleInput.model_validate(submission.model_dump()),
+                )
+                try:
+                    self.celery.send_task(TASK_INGEST, args=[envelope.to_message()])
+                except Exception:
+                    # Not enqueued: forget the claim so the client's retry is not a "duplicate".
+                    self.status.release(aid)
+                    raise
+                log.info("article accepted", extra={"chars": len(submission.text)})
+                results.append(Accepted(id=aid, status=Status.QUEUED.value))
+        return results
+
+    def article(self, aid: str) -> dict[str, Any] | None:
+        with self.sessions() as session:
+            row = queries.get_article(session, aid)
+        if row is not None and row["status"] == Status.STORED.value:
+            return row
+        live = self.status.get(aid)
+        # A re-driven article is in flight again: its live status is newer than the row.
+        if live is not None and (row is None or live.get("status") != Status.FAILED.value):
+            return {
+                "id": aid,
+                "status": live.get("status"),
+                "title": live.get("title"),
+                "error": live.get("error"),
+                "accepted_at": live.get("accepted_at"),
+                "updated_at": live.get("updated_at"),
+            }
+        return row

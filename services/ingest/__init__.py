@@ -1,0 +1,1 @@
+"""Ingest stage: normalise submitted text, strip page chrome, find title and dateline."""

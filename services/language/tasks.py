@@ -1,0 +1,36 @@
+"""Language task: document and paragraph languages, then on to entity extraction."""
+
+from typing import Any
+
+from services.language.detect import detect_language
+
+from services.language.worker import app
+from shared.envelope import ArticleEnvelope, Status
+from shared.names import STAGE_LANGUAGE, TASK_ENTITIES, TASK_LANGUAGE
+from shared.pipeline import PipelineTask
+from shared.settings import Settings, get_settings
+
+
+def language_impl(envelope: ArticleEnvelope, settings: Settings) -> ArticleEnvelope:
+    if envelope.clean is None:
+        raise ValueError("envelope has no clean text: ingest did not run")
+    text = envelope.clean.text
+    paragraphs = [text[p.start : p.end] for p in envelope.clean.paragraphs]
+    result = detect_language(
+        paragraphs,
+        min_chars=settings.language_min_chars,
+        min_confidence=settings.language_min_confidence,
+        seed=settings.language_seed,
+    )
+    return envelope.model_copy(update={"language": result})
+
+
+class LanguageTask(PipelineTask):
+    stage = STAGE_LANGUAGE
+
+
+@app.task(bind=True, base=LanguageTask, name=TASK_LANGUAGE)
+def detect(self: LanguageTask, message: dict[str, Any]) -> None:
+    envelope = language_impl(ArticleEnvelope.from_message(message), get_settings())
+    self.status.set_status(envelope.id, Status.LANGUAGE_DETECTED)
+    self.dispatch(TASK_ENTITIES, envelope)

@@ -1,0 +1,1 @@
+"""Storage stage: the only writer to PostgreSQL (repository.py), plus schema migrations."""

@@ -1,0 +1,63 @@
+"""Storage tasks: the only writer to PostgreSQL. Upserts keyed by article id."""
+
+from functools import lru_cache
+from typing import Any, ClassVar
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.storage.repository import store_failure, upsert_article
+from services.storage.worker import app
+from shared.db.session import make_engine
+from shared.envelope import ArticleEnvelope, Status
+from shared.names import STAGE_STORAGE, TASK_STORE, TASK_STORE_FAILURE
+from shared.pipeline import TRANSIENT_ERRORS, PipelineTask
+from shared.settings import get_settings
+
+
+@lru_cache
+def session_factory() -> sessionmaker[Session]:
+    return sessionmaker(make_engine(get_settings().database_url), expire_on_commit=False)
+
+
+def store_impl(envelope: ArticleEnvelope, sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        upsert_article(session, envelope)
+
+
+def store_failure_impl(failure: dict[str, Any], sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        store_failure(
+            session,
+            failure["id"],
+            failure["stage"],
+            failure["reason"],
+            failure.get("message") or {},
+        )
+
+
+class StorageTask(PipelineTask):
+    stage = STAGE_STORAGE
+    # PostgreSQL unreachable (restart, deploy) is transient: retry with backoff.
+    autoretry_for: ClassVar[tuple[type[BaseException], ...]] = (
+        *TRANSIENT_ERRORS,
+        OperationalError,
+    )
+
+
+@app.task(bind=True, base=StorageTask, name=TASK_STORE)
+def store(self: StorageTask, message: dict[str, Any]) -> None:
+    envelope = ArticleEnvelope.from_message(message)
+    store_impl(envelope, session_factory())
+    self.status.set_status(envelope.id, Status.STORED)
+
+
+class StoreFailureTask(StorageTask):
+    def on_failure(self, *args: Any, **kwargs: Any) -> None:
+        # Recording a failure must not itself loop into another failure record.
+        return None
+
+
+@app.task(bind=True, base=StoreFailureTask, name=TASK_STORE_FAILURE)
+def store_failed(self: StoreFailureTask, failure: dict[str, Any]) -> None:
+    store_failure_impl(failure, session_factory())

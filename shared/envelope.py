@@ -1,0 +1,116 @@
+"""The message every stage receives and passes on: a versioned pydantic model.
+
+Each stage fills in its own section and sends the whole envelope to the next
+stage, so a redelivered message carries everything needed to redo the work.
+"""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+
+class Status(StrEnum):
+    QUEUED = "queued"
+    INGESTED = "ingested"
+    LANGUAGE_DETECTED = "language_detected"
+    ENTITIES_EXTRACTED = "entities_extracted"
+    STORED = "stored"
+    FAILED = "failed"
+
+
+class ArticleInput(BaseModel):
+    """What the user submitted, as accepted by the gateway."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+    title: str | None = None
+    url: str | None = None
+    source: str | None = None
+    published_at: datetime | None = None
+    external_id: str | None = None
+
+
+class Span(BaseModel):
+    start: int
+    end: int
+
+
+class Paragraph(Span):
+    index: int
+
+
+class Removed(Span):
+    """Boilerplate taken out by ingest; offsets are into the *raw* (normalised) text."""
+
+    text: str
+    reason: str
+
+
+class Dateline(BaseModel):
+    place: str | None = None
+    date: str | None = None
+    agency: str | None = None
+    # Offsets of the dateline place inside the clean text, when it is there.
+    place_start: int | None = None
+    place_end: int | None = None
+
+
+class CleanArticle(BaseModel):
+    title: str | None
+    text: str
+    paragraphs: list[Paragraph]
+    dateline: Dateline | None = None
+    removed: list[Removed] = Field(default_factory=list)
+    content_hash: str
+
+
+class ParagraphLanguage(BaseModel):
+    index: int
+    code: str
+    confidence: float
+
+
+class LanguageResult(BaseModel):
+    code: str  # ISO 639-1, or "und" when undecidable
+    confidence: float
+    paragraphs: list[ParagraphLanguage]
+    detector: str
+
+
+class Entity(BaseModel):
+    text: str
+    label: Literal["PER", "ORG", "LOC", "MISC"]
+    model_label: str
+    start: int
+    end: int
+
+
+class EntitiesResult(BaseModel):
+    status: Literal["extracted", "skipped"]
+    reason: str | None = None
+    model: str | None = None
+    model_version: str | None = None
+    entities: list[Entity] = Field(default_factory=list)
+
+
+class ArticleEnvelope(BaseModel):
+    schema_version: Literal[1] = SCHEMA_VERSION
+    id: str
+    received_at: datetime
+    input: ArticleInput
+    clean: CleanArticle | None = None
+    language: LanguageResult | None = None
+    entities: EntitiesResult | None = None
+
+    def to_message(self) -> dict[str, object]:
+        """JSON-safe dict for Celery's JSON serializer."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_message(cls, message: dict[str, object]) -> "ArticleEnvelope":
+        return cls.model_validate(message)

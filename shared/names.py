@@ -1,0 +1,27 @@
+"""Queue and task names: the only coupling between services (tasks are sent by name)."""
+
+QUEUE_INGEST = "ingest"
+QUEUE_LANGUAGE = "language"
+QUEUE_ENTITIES = "entities"
+QUEUE_STORAGE = "storage"
+
+TASK_INGEST = "newsflow.ingest.process"
+TASK_LANGUAGE = "newsflow.language.detect"
+TASK_ENTITIES = "newsflow.entities.extract"
+TASK_STORE = "newsflow.storage.store"
+TASK_STORE_FAILURE = "newsflow.storage.store_failure"
+
+TASK_QUEUES: dict[str, str] = {
+    TASK_INGEST: QUEUE_INGEST,
+    TASK_LANGUAGE: QUEUE_LANGUAGE,
+    TASK_ENTITIES: QUEUE_ENTITIES,
+    TASK_STORE: QUEUE_STORAGE,
+    TASK_STORE_FAILURE: QUEUE_STORAGE,
+}
+
+# Stage names as they appear in status and error.stage.
+STAGE_GATEWAY = "gateway"
+STAGE_INGEST = "ingest"
+STAGE_LANGUAGE = "language"
+STAGE_ENTITIES = "entities"
+STAGE_STORAGE = "storage"

@@ -1,0 +1,74 @@
+"""In-flight article status, kept in Redis from acceptance until it is stored.
+
+PostgreSQL is the record for stored and failed articles; this hash answers
+GET /articles/{id} in the meantime, so an accepted id is never a 404.
+"""
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+
+from shared.envelope import Status
+
+KEY_PREFIX = "newsflow:article:"
+
+
+def status_key(article_id: str) -> str:
+    return f"{KEY_PREFIX}{article_id}"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class StatusStore:
+    def __init__(self, client: "redis.Redis[Any]", ttl_seconds: int) -> None:
+        self.client = client
+        self.ttl = ttl_seconds
+
+    def claim(self, article_id: str, title: str | None = None) -> bool:
+        """Record a new article as queued; False if the id is already known (a resubmission)."""
+        key = status_key(article_id)
+        created = bool(self.client.hsetnx(key, "status", Status.QUEUED.value))
+        if created:
+            fields = {"accepted_at": _now(), "updated_at": _now()}
+            if title:
+                fields["title"] = title
+            pipe = self.client.pipeline()
+            pipe.hset(key, mapping=fields)
+            pipe.expire(key, self.ttl)
+            pipe.execute()
+        return created
+
+    def release(self, article_id: str) -> None:
+        """Undo a claim whose enqueue failed, so the client can safely resubmit."""
+        self.client.delete(status_key(article_id))
+
+    def set_status(self, article_id: str, status: Status, **fields: str) -> None:
+        key = status_key(article_id)
+        pipe = self.client.pipeline()
+        pipe.hset(key, mapping={"status": status.value, "updated_at": _now(), **fields})
+        pipe.expire(key, self.ttl)
+        pipe.execute()
+
+    def set_failed(self, article_id: str, stage: str, reason: str) -> None:
+        error = json.dumps({"stage": stage, "reason": reason, "at": _now()})
+        self.set_status(article_id, Status.FAILED, error=error)
+
+    def get(self, article_id: str) -> dict[str, Any] | None:
+        raw = self.client.hgetall(status_key(article_id))
+        if not raw:
+            return None
+        data: dict[str, Any] = {
+            (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+            for k, v in raw.items()
+        }
+        if "error" in data:
+            data["error"] = json.loads(data["error"])
+        return data
+
+
+def redis_client(url: str) -> "redis.Redis[Any]":
+    return redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=5)

@@ -1,0 +1,97 @@
+"""The whole compose stack, built and started by pytest-docker, driven over HTTP."""
+
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from tests.conftest import ROOT, free_port
+
+FINAL = {"stored", "failed"}
+
+
+@pytest.fixture(scope="session")
+def docker_compose_project_name() -> str:
+    return f"nf-e2e-{os.getpid()}"
+
+
+@pytest.fixture(scope="session")
+def docker_setup(docker_compose_project_name: str, docker_compose_file: list[str]) -> list[str]:
+    # Set before compose runs: the stack's gateway gets a free host port, and
+    # docker/compose.sh (used below to scale and to wait) finds this project.
+    os.environ["GATEWAY_PORT"] = str(free_port())
+    os.environ["COMPOSE_PROJECT_NAME"] = docker_compose_project_name
+    os.environ["COMPOSE_FILE"] = os.pathsep.join(docker_compose_file)
+    return ["up -d --build"]
+
+
+def compose(*args: str, timeout: float = 600) -> str:
+    done = subprocess.run(
+        [str(ROOT / "docker" / "compose.sh"), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, f"compose {' '.join(args)} failed:\n{done.stderr}"
+    return done.stdout
+
+
+def wait_healthy(timeout: int = 600) -> None:
+    done = subprocess.run(
+        [str(ROOT / "docker" / "wait-healthy.sh"), str(timeout)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, f"stack not healthy:\n{done.stdout}\n{done.stderr}"
+
+
+@pytest.fixture(scope="session")
+def stack(docker_services: Any) -> Any:
+    wait_healthy()
+    return docker_services
+
+
+@pytest.fixture(scope="session")
+def api(stack: Any, docker_ip: str) -> Iterator[httpx.Client]:
+    port = stack.port_for("gateway", 8000)
+    with httpx.Client(base_url=f"http://{docker_ip}:{port}", timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def pg(stack: Any, docker_ip: str) -> Iterator[psycopg.Connection[Any]]:
+    port = stack.port_for("postgres", 5432)
+    dsn = (
+        f"postgresql://{os.environ['POSTGRES_USER']}:{os.environ['POSTGRES_PASSWORD']}"
+        f"@{docker_ip}:{port}/{os.environ['POSTGRES_DB']}"
+    )
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture(scope="session")
+def wait_final(api: httpx.Client) -> Callable[..., dict[str, dict[str, Any]]]:
+    """Poll GET /articles/{id} until every id is stored or failed."""
+
+    def wait(ids: list[str], timeout: float = 300) -> dict[str, dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        done: dict[str, dict[str, Any]] = {}
+        while time.monotonic() < deadline and len(done) < len(set(ids)):
+            for aid in set(ids) - set(done):
+                answer = api.get(f"/articles/{aid}")
+                assert answer.status_code == 200, answer.text  # never 404 once accepted
+                if answer.json()["status"] in FINAL:
+                    done[aid] = answer.json()
+            time.sleep(0.5)
+        missing = set(ids) - set(done)
+        assert not missing, f"{len(missing)} articles not final after {timeout}s"
+        return done
+
+    return wait

@@ -1,0 +1,186 @@
+"""Each stage's Celery task, run for real: messages go through the test Redis,
+rows into the test PostgreSQL. Nothing is mocked."""
+
+import base64
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import redis
+from celery import Celery
+from sqlalchemy import func, select
+
+from shared.envelope import ArticleEnvelope, ArticleInput
+from shared.ids import article_id
+from shared.names import (
+    QUEUE_ENTITIES,
+    QUEUE_LANGUAGE,
+    QUEUE_STORAGE,
+    TASK_ENTITIES,
+    TASK_LANGUAGE,
+    TASK_STORE,
+    TASK_STORE_FAILURE,
+)
+from tests.conftest import SEEDS
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture()
+def broker(stack_env: dict[str, str]) -> Iterator[redis.Redis]:
+    """The test Redis, emptied, with every worker app and task pointed at it."""
+    from services.entities import tasks as entities_tasks
+    from services.entities.worker import app as entities_app
+    from services.ingest import tasks as ingest_tasks
+    from services.ingest.worker import app as ingest_app
+    from services.language import tasks as language_tasks
+    from services.language.worker import app as language_app
+    from services.storage import tasks as storage_tasks
+    from services.storage.worker import app as storage_app
+
+    apps: list[Celery] = [ingest_app, language_app, entities_app, storage_app]
+    for app in apps:
+        app.conf.broker_url = stack_env["REDIS_URL"]
+        app.pool.force_close_all()
+    for task in (
+        ingest_tasks.process,
+        language_tasks.detect,
+        entities_tasks.extract,
+        storage_tasks.store,
+        storage_tasks.store_failed,
+    ):
+        task._status = None  # re-read REDIS_URL from the settings
+    storage_tasks.session_factory.cache_clear()
+    client = redis.Redis.from_url(stack_env["REDIS_URL"])
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+@pytest.fixture(scope="module")
+def migrated(pg_url: str) -> str:
+    from services.storage.migrate import upgrade
+
+    upgrade(pg_url)
+    return pg_url
+
+
+def queued(client: redis.Redis, queue: str) -> list[tuple[str, dict[str, Any]]]:
+    """(task name, first argument) of each message waiting in a Celery queue on Redis."""
+    found = []
+    for raw in client.lrange(queue, 0, -1):
+        message = json.loads(raw)
+        args, _, _ = json.loads(base64.b64decode(message["body"]))
+        found.append((message["headers"]["task"], args[0]))
+    return found
+
+
+def seed_envelope(name: str = "000_a204d967c10c7bac.txt") -> ArticleEnvelope:
+    text = (SEEDS / name).read_text(encoding="utf-8")
+    return ArticleEnvelope(
+        id=article_id(text), received_at=datetime.now(UTC), input=ArticleInput(text=text)
+    )
+
+
+def status_of(client: redis.Redis, aid: str) -> str:
+    return client.hget(f"newsflow:article:{aid}", "status").decode()
+
+
+def test_ingest_task_cleans_and_sends_language_by_name(broker: redis.Redis) -> None:
+    from services.ingest.tasks import process
+
+    envelope = seed_envelope()
+    process.apply(args=[envelope.to_message()]).get()
+
+    [(task, message)] = queued(broker, QUEUE_LANGUAGE)
+    assert task == TASK_LANGUAGE
+    clean = ArticleEnvelope.from_message(message).clean
+    assert clean is not None
+    assert "Alpha-News.org" not in clean.text
+    assert clean.text.startswith("MOSCOU")
+    assert status_of(broker, envelope.id) == "ingested"
+
+
+def test_language_task_detects_french_and_sends_entities(broker: redis.Redis) -> None:
+    from services.ingest.tasks import ingest_impl
+    from services.language.tasks import detect
+
+    envelope = ingest_impl(seed_envelope())
+    detect.apply(args=[envelope.to_message()]).get()
+
+    [(task, message)] = queued(broker, QUEUE_ENTITIES)
+    assert task == TASK_ENTITIES
+    language = ArticleEnvelope.from_message(message).language
+    assert language is not None and language.code == "fr" and language.confidence >= 0.9
+    assert len(language.paragraphs) == len(envelope.clean.paragraphs)  # type: ignore[union-attr]
+    assert status_of(broker, envelope.id) == "language_detected"
+
+
+def test_entities_task_extracts_and_sends_storage(broker: redis.Redis) -> None:
+    from services.entities.tasks import extract
+    from services.ingest.tasks import ingest_impl
+    from services.language.tasks import language_impl
+    from shared.settings import get_settings
+
+    envelope = language_impl(ingest_impl(seed_envelope()), get_settings())
+    extract.apply(args=[envelope.to_message()]).get()
+
+    [(task, message)] = queued(broker, QUEUE_STORAGE)
+    assert task == TASK_STORE
+    entities = ArticleEnvelope.from_message(message).entities
+    assert entities is not None and entities.status == "extracted"
+    found = {(e.text, e.label) for e in entities.entities}
+    assert ("Dmitri Peskov", "PER") in found
+    assert status_of(broker, envelope.id) == "entities_extracted"
+
+
+def test_storage_task_upserts_once_on_redelivery(broker: redis.Redis, migrated: str) -> None:
+    from services.entities.tasks import entities_impl
+    from services.ingest.tasks import ingest_impl
+    from services.language.tasks import language_impl
+    from services.storage.tasks import session_factory, store
+    from shared.db.models import Article, EntityRow
+    from shared.settings import get_settings
+
+    settings = get_settings()
+    envelope = entities_impl(language_impl(ingest_impl(seed_envelope()), settings), settings)
+    assert envelope.entities is not None
+    for _ in range(2):  # a redelivered message must not make a second row
+        store.apply(args=[envelope.to_message()]).get()
+
+    with session_factory()() as session:
+        rows = session.scalar(select(func.count()).where(Article.id == envelope.id))
+        entity_rows = session.scalar(
+            select(func.count()).where(EntityRow.article_id == envelope.id)
+        )
+        stored = session.get(Article, envelope.id)
+    assert rows == 1
+    assert entity_rows == len(envelope.entities.entities)
+    assert stored is not None and stored.status == "stored" and stored.language == "fr"
+    assert status_of(broker, envelope.id) == "stored"
+
+
+def test_permanent_failure_is_recorded_not_dropped(broker: redis.Redis, migrated: str) -> None:
+    """A stage that cannot do its work ends the article `failed` with stage and reason."""
+    from services.language.tasks import detect
+    from services.storage.tasks import session_factory, store_failed
+    from shared.db.models import Article
+
+    envelope = seed_envelope()  # no `clean` section: the language stage must refuse it
+    result = detect.apply(args=[envelope.to_message()])
+    assert result.failed()
+
+    live = broker.hgetall(f"newsflow:article:{envelope.id}")
+    assert live[b"status"] == b"failed"
+    assert json.loads(live[b"error"])["stage"] == "language"
+
+    [(task, failure)] = queued(broker, QUEUE_STORAGE)
+    assert task == TASK_STORE_FAILURE
+    store_failed.apply(args=[failure]).get()
+    with session_factory()() as session:
+        row = session.get(Article, envelope.id)
+    assert row is not None
+    assert (row.status, row.error_stage) == ("failed", "language")
+    assert "ingest did not run" in (row.error_reason or "")
