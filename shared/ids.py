@@ -3,6 +3,7 @@
 import hashlib
 import re
 import unicodedata
+import uuid
 
 _WS = re.compile(r"\s+")
 
@@ -24,3 +25,8 @@ def article_id(text: str, external_id: str | None = None) -> str:
         else (f"txt:{normalise_for_id(text)}")
     )
     return sha256_hex(key)[:32]
+
+
+def task_id(article_id: str) -> str:
+    """A Celery task id that carries the article id, so every log line can name it."""
+    return f"{article_id}-{uuid.uuid4().hex[:12]}"

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,7 +11,24 @@ from datetime import UTC, datetime
 
 article_id_var: ContextVar[str | None] = ContextVar("article_id", default=None)
 
-_RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+_RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "data"}
+# Task ids are "<article id>-<random>" (shared.ids.task_id), so Celery's own lines
+# ("Task … received", "… succeeded") can be tied to the article too.
+_TASK_ID = re.compile(r"^([0-9a-f]{32})-[0-9a-f]+$")
+
+
+def _celery_fields(record: logging.LogRecord) -> dict[str, object]:
+    """Celery's `data` extra repeats the task's arguments (whole articles): keep ids only."""
+    data = getattr(record, "data", None)
+    if not isinstance(data, dict):
+        return {}
+    fields: dict[str, object] = {"task_id": data.get("id"), "task": data.get("name")}
+    if "runtime" in data:
+        fields["runtime_s"] = round(float(data["runtime"]), 4)
+    match = _TASK_ID.match(str(data.get("id", "")))
+    if match:
+        fields["article_id"] = match.group(1)
+    return fields
 
 
 class JsonFormatter(logging.Formatter):
@@ -27,6 +45,10 @@ class JsonFormatter(logging.Formatter):
             "article_id": getattr(record, "article_id", None) or article_id_var.get(),
             "msg": record.getMessage(),
         }
+        celery_fields = _celery_fields(record)
+        if celery_fields.get("article_id") and not payload["article_id"]:
+            payload["article_id"] = celery_fields["article_id"]
+        payload.update({k: v for k, v in celery_fields.items() if k not in payload})
         for key, value in record.__dict__.items():
             if key not in _RESERVED and key not in payload:
                 payload[key] = value
@@ -46,6 +68,10 @@ def configure_logging(service: str, level: str = "INFO", as_json: bool = True) -
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # uvicorn installs its own plain-text handlers; route them through ours instead.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from celery import Celery, Task
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from shared.envelope import ArticleEnvelope, Status
+from shared.ids import task_id
 from shared.names import TASK_STORE_FAILURE
 from shared.settings import get_settings
 from shared.status import StatusStore, redis_client
@@ -30,7 +31,7 @@ def failure_reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:500] if text else type(exc).__name__
 
 
-class PipelineTask(Task):  # type: ignore[misc]
+class PipelineTask(Task):
     """Thin wrapper: subclasses set `stage`; the task body calls a pure *_impl function."""
 
     abstract = True
@@ -58,7 +59,7 @@ class PipelineTask(Task):  # type: ignore[misc]
     def dispatch(self, task_name: str, envelope: ArticleEnvelope) -> None:
         """Send the next stage by name: stages never import each other."""
         app: Celery = self.app
-        app.send_task(task_name, args=[envelope.to_message()])
+        app.send_task(task_name, args=[envelope.to_message()], task_id=task_id(envelope.id))
 
     def on_failure(
         self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
@@ -86,6 +87,3 @@ class PipelineTask(Task):  # type: ignore[misc]
         except Exception:
             log.exception("could not send the failure to storage")
 
-
-def mark(task: PipelineTask, envelope: ArticleEnvelope, status: Status) -> None:
-    task.status.set_status(envelope.id, status)

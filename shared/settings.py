@@ -23,7 +23,6 @@ class Settings(BaseSettings):
     max_batch_body_bytes: int = Field(
         50_000_000, description="Largest accepted body for POST /articles/batch"
     )
-    max_title_chars: int = 1000
     max_text_chars: int = 500_000
     status_ttl_seconds: int = Field(
         7 * 24 * 3600, description="How long Redis keeps an article's in-flight status"

@@ -33,7 +33,7 @@ class StatusStore:
         key = status_key(article_id)
         created = bool(self.client.hsetnx(key, "status", Status.QUEUED.value))
         if created:
-            fields = {"accepted_at": _now(), "updated_at": _now()}
+            fields: dict[str | bytes, str] = {"accepted_at": _now(), "updated_at": _now()}
             if title:
                 fields["title"] = title
             pipe = self.client.pipeline()
@@ -49,7 +49,9 @@ class StatusStore:
     def set_status(self, article_id: str, status: Status, **fields: str) -> None:
         key = status_key(article_id)
         pipe = self.client.pipeline()
-        pipe.hset(key, mapping={"status": status.value, "updated_at": _now(), **fields})
+        mapping: dict[str | bytes, str] = {"status": status.value, "updated_at": _now()}
+        mapping.update(fields)
+        pipe.hset(key, mapping=mapping)
         pipe.expire(key, self.ttl)
         pipe.execute()
 

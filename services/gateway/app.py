@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging("gateway", settings.log_level, settings.log_json)
     redis = redis_client(settings.redis_url)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, read_only=True)
     gateway = Gateway(
         celery=create_celery_app("gateway"),
         status=StatusStore(redis, settings.status_ttl_seconds),

