@@ -7,7 +7,7 @@ Entities get our four labels and character offsets into the text given.
 import logging
 import unicodedata
 from collections.abc import Iterator, Mapping
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import spacy
@@ -79,12 +79,12 @@ def require_models(models: Mapping[str, str]) -> None:
         )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(package: str) -> Language:
     nlp = spacy.load(package, exclude=list(NON_NER_COMPONENTS))
     if "ner" not in nlp.pipe_names:
         raise ValueError(f"spaCy model {package!r} has no 'ner' component")
-    unknown = unknown_labels(list(nlp.get_pipe("ner").labels))
+    unknown = unknown_labels(list(getattr(nlp.get_pipe("ner"), "labels", ())))
     if unknown:
         log.warning(
             "NER labels with no mapping are dropped",
@@ -93,7 +93,7 @@ def _load(package: str) -> Language:
     return nlp
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_pipeline(model_name: str) -> Language:
     """The NER-only pipeline of a model, loaded once per process."""
     package = resolve_model(model_name)
@@ -151,6 +151,21 @@ def _keep_right(span: str) -> bool:
     return not _is_trimmable(ch)
 
 
+def _is_enclosed(span: str) -> bool:
+    """One bracket or quote pair around the whole span (not "(A) et (B)")."""
+    if len(span) < 2:
+        return False
+    first, last, inner = span[0], span[-1], span[1:-1]
+    if first in _PAIRS and last == _PAIRS[first]:
+        depth = 1  # the opening bracket must stay open until the last character
+        for ch in inner:
+            depth += (ch == first) - (ch == last)
+            if depth == 0:
+                return False
+        return depth == 1
+    return first in _SYMMETRIC_QUOTES and last == first and first not in inner
+
+
 def trim_span(text: str, start: int, end: int) -> tuple[int, int] | None:
     """Offsets of text[start:end] without surrounding punctuation, quotes and
     unbalanced brackets, cut at the first line break; None if nothing with a
@@ -158,12 +173,8 @@ def trim_span(text: str, start: int, end: int) -> tuple[int, int] | None:
     """
     while start < end:
         span = text[start:end]
-        if (
-            span[0] in _PAIRS
-            and span[-1] == _PAIRS[span[0]]
-            or (len(span) > 1 and span[0] in _SYMMETRIC_QUOTES and span[-1] == span[0])
-        ):
-            start, end = start + 1, end - 1  # enclosed: "(BCE)", '"Le Monde"'
+        if _is_enclosed(span):
+            start, end = start + 1, end - 1  # "(BCE)", '"Le Monde"'
         elif not _keep_left(span):
             start += 1
         elif not _keep_right(span):
@@ -215,7 +226,7 @@ def extract_entities(text: str, language: str, models: Mapping[str, str]) -> Ent
         return EntitiesResult(status="skipped", reason=f"no spaCy model for language {language!r}")
 
     nlp = load_pipeline(model_name)
-    chunks = list(chunk_text(text))
+    chunks = list(chunk_text(text, MAX_CHUNK_CHARS))
     entities: list[Entity] = []
     for (offset, _), doc in zip(chunks, nlp.pipe(chunk for _, chunk in chunks), strict=True):
         for ent in doc.ents:

@@ -153,7 +153,8 @@ _SHARE_RE = re.compile(
     rf"(?:\s+(?:on|via|sur|par|auf|per|en|su|op)\s+{_NETWORKS})?"
     rf"|(?:auf|per|via)\s+{_NETWORKS}\s+teilen"
     rf"|(?:{_NETWORKS}|print|imprimer|drucken|copy link|copier le lien|link kopieren)"
-    rf"(?:\s*[,|·•/]?\s*(?:{_NETWORKS}|print|imprimer|drucken|copy link|copier le lien"
+    # Separator alternatives are disjoint, so a long line cannot backtrack exponentially.
+    rf"(?:(?:\s*[,|·•/]\s*|\s+)(?:{_NETWORKS}|print|imprimer|drucken|copy link|copier le lien"
     r"|link kopieren)){1,}"
     r")\s*:?$",
     re.IGNORECASE,
@@ -176,12 +177,16 @@ _AD_DECORATION = " -–—_*•·|[]()<>"
 # Only at the bottom: "© 2025 Alpha-News.org", "Copyright (c) 2025 Reuters".
 _COPYRIGHT_RE = re.compile(r"^(?:©|\(c\)\s|copyright\s*(?:©|\(c\)|\d{4}))", re.IGNORECASE)
 _COPYRIGHT_MAX_LEN = 150
+# Chrome lines are short; longer lines are content (and skip the regexes entirely).
+_CHROME_MAX_LEN = 250
 # Longer first lines are body text, not a headline.
 _TITLE_MAX_LEN = 300
 
 
 def _chrome_reason(line: str) -> str | None:
     """Reason for a whole line that is page chrome wherever it sits, else None."""
+    if len(line) > _CHROME_MAX_LEN:
+        return None
     if _COMMENT_COUNTER_RE.match(line):
         return "comment_counter"
     if _SHARE_RE.match(line):
@@ -236,11 +241,14 @@ def clean_article(article: ArticleInput) -> CleanArticle:
             remove(line, reason)
 
     # Site banners only at the very top or bottom: the same words mid-article are content.
-    for line in kept():
+    # The last remaining line is never taken, so a rule cannot empty the article.
+    top = kept()
+    for line in top[:-1]:
         if not _is_site_banner(line.text):
             break
         remove(line, "site_banner")
-    for line in reversed(kept()):
+    bottom = kept()
+    for line in reversed(bottom[1:]):
         if _is_site_banner(line.text):
             remove(line, "site_banner")
         elif _COPYRIGHT_RE.match(line.text) and len(line.text) < _COPYRIGHT_MAX_LEN:
@@ -256,8 +264,8 @@ def clean_article(article: ArticleInput) -> CleanArticle:
             # The headline: becomes the title, is not body and is not boilerplate.
             title = first
             body[0].keep = False
-    if title is not None:
-        folded_title = _fold(title)
+    folded_title = _fold(title) if title is not None else ""
+    if folded_title:
         for line in kept():
             if _fold(line.text) != folded_title:
                 break

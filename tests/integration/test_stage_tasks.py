@@ -43,7 +43,6 @@ def broker(stack_env: dict[str, str]) -> Iterator[redis.Redis]:
     apps: list[Celery] = [ingest_app, language_app, entities_app, storage_app]
     for app in apps:
         app.conf.broker_url = stack_env["REDIS_URL"]
-        app.pool.force_close_all()
     for task in (
         ingest_tasks.process,
         language_tasks.detect,
@@ -60,11 +59,23 @@ def broker(stack_env: dict[str, str]) -> Iterator[redis.Redis]:
 
 
 @pytest.fixture(scope="module")
-def migrated(pg_url: str) -> str:
+def schema(pg_url: str) -> str:
     from services.storage.migrate import upgrade
 
     upgrade(pg_url)
     return pg_url
+
+
+@pytest.fixture()
+def migrated(schema: str) -> str:
+    """The migrated test database, emptied for this test."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(schema)
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text("TRUNCATE articles CASCADE"))
+    engine.dispose()
+    return schema
 
 
 def queued(client: redis.Redis, queue: str) -> list[tuple[str, dict[str, Any]]]:

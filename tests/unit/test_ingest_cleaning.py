@@ -170,6 +170,12 @@ def test_second_line_that_differs_from_title_is_kept() -> None:
     assert article.removed == []
 
 
+def test_punctuation_only_title_does_not_remove_punctuation_lines() -> None:
+    article = clean(f"***\n\n{BODY_1}", title="—")
+    assert article.text == f"***\n\n{BODY_1}"
+    assert article.removed == []
+
+
 def test_single_line_text_is_body_not_title() -> None:
     article = clean(BODY_1)
     assert article.title is None
@@ -244,6 +250,13 @@ def test_site_banner_at_bottom_is_removed() -> None:
 def test_first_sentence_mentioning_a_domain_is_kept(sentence: str) -> None:
     article = clean(f"{sentence}\n\n{BODY_1}", title="Le titre")
     assert article.text.startswith(sentence)
+    assert article.removed == []
+
+
+def test_banner_rule_never_empties_the_article() -> None:
+    banner = "Alpha-News.org ➤ L'actualité du monde est ici"
+    article = clean(banner)
+    assert article.text == banner
     assert article.removed == []
 
 

@@ -1,0 +1,1 @@
+"""Entities stage: spaCy named entities mapped to PER/ORG/LOC/MISC."""

@@ -1,0 +1,1 @@
+"""Language stage: deterministic paragraph and document language detection."""

@@ -1,0 +1,157 @@
+"""Language detection: und rules, length-weighted vote, code normalisation, determinism."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from services.language.detect import (
+    detect_language,
+    detect_paragraph,
+    detector_name,
+    is_detectable,
+    letter_count,
+    normalise_code,
+    vote,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+FR_1 = (
+    "Le gouvernement a présenté mardi un nouveau plan pour l'énergie, qui prévoit "
+    "la construction de six réacteurs et une hausse des investissements publics."
+)
+FR_2 = (
+    "Les syndicats ont salué une avancée, mais restent prudents sur le calendrier "
+    "et demandent des garanties pour les salariés des centrales existantes."
+)
+EN_FOOTER = "Subscribe to our newsletter for more news."
+DE_1 = "Die Bundesregierung hat am Dienstag einen neuen Plan für die Energiepolitik vorgestellt."
+# langdetect hesitates on this one: its confidence depends on the seed.
+AMBIGUOUS = "Taxi Bus Metro Radio Video Piano"
+
+
+def test_letter_count_ignores_digits_punctuation_and_spaces() -> None:
+    assert letter_count("12 345, -- !?") == 0
+    assert letter_count("Élysée 2024 !") == 6
+    assert is_detectable("a" * 20, 20)
+    assert not is_detectable("a" * 19 + " 1234567890 ...", 20)
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [("fr", "fr"), ("EN", "en"), ("zh-cn", "zh"), ("zh-tw", "zh"), ("pt_BR", "pt"), ("iw", "he")],
+)
+def test_codes_are_iso_639_1(raw: str, code: str) -> None:
+    assert normalise_code(raw) == code
+
+
+def test_vote_is_weighted_by_letters_and_confidence() -> None:
+    assert vote([("fr", 1.0, 200), ("en", 1.0, 40)]) == ("fr", round(200 / 240, 4))
+    # Two short English lines still lose to one long French paragraph.
+    assert vote([("en", 1.0, 30), ("fr", 0.9, 300), ("en", 1.0, 30)])[0] == "fr"
+    # Confidence weighs in: 100 sure letters beat 150 unsure ones.
+    assert vote([("de", 0.5, 150), ("nl", 1.0, 100)]) == ("nl", round(100 / 175, 4))
+
+
+def test_vote_ignores_undetermined_and_ties_go_to_first_seen() -> None:
+    assert vote([("und", 0.0, 500), ("fr", 0.8, 50)]) == ("fr", 1.0)
+    assert vote([("und", 0.0, 100)]) == ("und", 0.0)
+    assert vote([]) == ("und", 0.0)
+    assert vote([("it", 1.0, 100), ("es", 1.0, 100)]) == ("it", 0.5)
+    assert vote([("es", 1.0, 100), ("it", 1.0, 100)]) == ("es", 0.5)
+
+
+def test_short_boilerplate_in_another_language_does_not_flip_the_document() -> None:
+    result = detect_language([FR_1, EN_FOOTER, FR_2])
+    assert result.code == "fr"
+    assert [p.code for p in result.paragraphs] == ["fr", "en", "fr"]
+    assert [p.index for p in result.paragraphs] == [0, 1, 2]
+    assert 0.5 < result.confidence < 1.0  # the footer's share is not the winner's
+    assert all(0.0 < p.confidence <= 1.0 for p in result.paragraphs)
+
+
+def test_short_paragraphs_are_und_with_zero_confidence() -> None:
+    result = detect_language([FR_1, "Paris, 3 mars.", "12 345 678 901 234 567"])
+    assert result.code == "fr"
+    assert result.confidence == 1.0
+    assert [(p.code, p.confidence) for p in result.paragraphs[1:]] == [("und", 0.0), ("und", 0.0)]
+
+
+def test_below_min_confidence_is_und() -> None:
+    assert detect_paragraph(FR_1, min_confidence=1.01) == ("und", 0.0)
+    result = detect_language([FR_1, FR_2], min_confidence=1.01)
+    assert result.code == "und" and result.confidence == 0.0
+    assert {p.code for p in result.paragraphs} == {"und"}
+
+
+def test_min_chars_is_configurable() -> None:
+    assert detect_paragraph("Le gouvernement présente un plan", min_chars=25)[0] == "fr"
+    assert detect_paragraph("Le gouvernement présente un plan", min_chars=50) == ("und", 0.0)
+
+
+def test_whole_text_decides_when_no_paragraph_can() -> None:
+    lines = [
+        "Le gouvernement a présenté",
+        "un nouveau plan",
+        "pour l'énergie nucléaire",
+        "et les syndicats",
+        "restent très prudents",
+    ]
+    result = detect_language(lines, min_chars=30)
+    assert {p.code for p in result.paragraphs} == {"und"}
+    assert result.code == "fr"
+    assert result.confidence >= 0.5
+
+
+def test_nothing_decidable_is_und() -> None:
+    for paragraphs in ([], [""], ["Oui.", "2024", "--"]):
+        result = detect_language(paragraphs)
+        assert (result.code, result.confidence) == ("und", 0.0)
+
+
+def test_other_languages_and_chinese_region_codes() -> None:
+    assert detect_language([DE_1]).code == "de"
+    chinese = "这是一个关于中国经济发展的新闻报道，政府今天公布了新的能源计划和投资方案。"
+    assert detect_language([chinese], min_chars=10).code == "zh"
+
+
+def test_detector_names_version_and_seed() -> None:
+    assert detect_language([FR_1]).detector == "langdetect-1.0.9/seed=0"
+    assert detect_language([FR_1], seed=7).detector == detector_name(7) == "langdetect-1.0.9/seed=7"
+
+
+def test_same_text_same_answer_in_one_process() -> None:
+    paragraphs = [AMBIGUOUS, FR_1, EN_FOOTER]
+    for seed in (0, 1, 2):
+        first = detect_language(paragraphs, min_confidence=0.1, seed=seed)
+        assert detect_language(paragraphs, min_confidence=0.1, seed=seed) == first
+
+
+def test_same_text_same_answer_across_processes() -> None:
+    paragraphs = [AMBIGUOUS, FR_1, EN_FOOTER, DE_1]
+    code = (
+        "import json, sys\n"
+        "from services.language.detect import detect_language\n"
+        "paragraphs = json.loads(sys.argv[1])\n"
+        "print(json.dumps([detect_language(paragraphs, min_confidence=0.1, seed=s).model_dump()"
+        " for s in (0, 3)]))\n"
+    )
+    outputs = []
+    for hash_seed in ("1", "2"):  # different str hashing, dict/set orders
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(ROOT)}
+        done = subprocess.run(
+            [sys.executable, "-c", code, json.dumps(paragraphs)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        outputs.append(json.loads(done.stdout))
+    here = [detect_language(paragraphs, min_confidence=0.1, seed=s).model_dump() for s in (0, 3)]
+    assert outputs[0] == outputs[1] == here
