@@ -7,7 +7,7 @@ import redis.exceptions
 from celery import Celery, Task
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from shared.envelope import ArticleEnvelope, Status
+from shared.envelope import ArticleEnvelope
 from shared.ids import task_id
 from shared.names import TASK_STORE_FAILURE
 from shared.settings import get_settings
@@ -86,4 +86,3 @@ class PipelineTask(Task):
             )
         except Exception:
             log.exception("could not send the failure to storage")
-

