@@ -67,6 +67,9 @@ class CleanArticle(BaseModel):
     dateline: Dateline | None = None
     removed: list[Removed] = Field(default_factory=list)
     content_hash: str
+    # Another article (other id, e.g. another external_id) with the same clean text,
+    # accepted first: the same wire story syndicated by several sites.
+    duplicate_of: str | None = None
 
 
 class ParagraphLanguage(BaseModel):

@@ -72,5 +72,26 @@ class StatusStore:
         return data
 
 
+CONTENT_PREFIX = "newsflow:content:"
+
+
+class ContentRegistry:
+    """Which article first brought a given clean text (by content hash)."""
+
+    def __init__(self, client: "redis.Redis[Any]") -> None:
+        self.client = client
+
+    def first_with(self, content_hash: str, article_id: str) -> str:
+        """The id of the first article with this content; `article_id` itself if it is first.
+
+        Redelivery-safe: the same article asking again gets its own id back.
+        """
+        key = f"{CONTENT_PREFIX}{content_hash}"
+        if self.client.set(key, article_id, nx=True):
+            return article_id
+        owner = self.client.get(key)
+        return owner.decode() if isinstance(owner, bytes) else str(owner or article_id)
+
+
 def redis_client(url: str) -> "redis.Redis[Any]":
     return redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=5)

@@ -13,7 +13,12 @@ from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
 from services.gateway import queries
-from services.gateway.errors import ApiError, api_error_handler
+from services.gateway.errors import (
+    BACKEND_ERRORS,
+    ApiError,
+    api_error_handler,
+    backend_unavailable_handler,
+)
 from services.gateway.intake import parse_batch, parse_single, read_body
 from services.gateway.schemas import Accepted, ArticleSubmission, BatchAccepted
 from services.gateway.service import Gateway
@@ -72,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Submit news articles; read back clean text, languages and named entities.",
     )
     app.add_exception_handler(ApiError, api_error_handler)
+    for unavailable in BACKEND_ERRORS:
+        app.add_exception_handler(unavailable, backend_unavailable_handler)
 
     @app.post("/articles", status_code=202, response_model=Accepted, openapi_extra=_SUBMIT_BODY)
     async def submit_article(request: Request) -> JSONResponse:

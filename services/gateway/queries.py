@@ -72,6 +72,7 @@ def get_article(session: Session, article_id: str) -> dict[str, Any] | None:
             "received_at": _iso(article.received_at),
             "stored_at": _iso(article.stored_at),
             "content_hash": article.content_hash,
+            "duplicate_of": article.duplicate_of,
             "dateline": (
                 {k: dateline.get(k) for k in ("place", "date", "agency")} if dateline else None
             ),

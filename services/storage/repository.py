@@ -46,6 +46,7 @@ def upsert_article(session: Session, envelope: ArticleEnvelope) -> None:
         # PostgreSQL text cannot hold NUL; the raw text is kept for reference only.
         "raw_text": source.text.replace("\x00", ""),
         "content_hash": clean.content_hash,
+        "duplicate_of": clean.duplicate_of,
         "external_id": source.external_id,
         "url": source.url,
         "source": source.source,

@@ -114,6 +114,23 @@ def test_ingest_task_cleans_and_sends_language_by_name(broker: redis.Redis) -> N
     assert status_of(broker, envelope.id) == "ingested"
 
 
+def test_ingest_marks_same_content_under_another_id(broker: redis.Redis) -> None:
+    from services.ingest.tasks import process
+
+    first = seed_envelope()
+    syndicated = first.model_copy(
+        update={
+            "id": article_id("", "other-site-1"),
+            "input": first.input.model_copy(update={"external_id": "other-site-1"}),
+        }
+    )
+    for envelope in (first, syndicated, first):  # the last one is a redelivery
+        process.apply(args=[envelope.to_message()]).get()
+
+    cleans = [ArticleEnvelope.from_message(m).clean for _, m in queued(broker, QUEUE_LANGUAGE)]
+    assert [c.duplicate_of if c else "missing" for c in cleans] == [None, first.id, None]
+
+
 def test_language_task_detects_french_and_sends_entities(broker: redis.Redis) -> None:
     from services.ingest.tasks import ingest_impl
     from services.language.tasks import detect

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=True),
         sa.Column("raw_text", sa.Text(), nullable=True),
         sa.Column("content_hash", sa.String(64), nullable=True),
+        sa.Column("duplicate_of", sa.String(64), nullable=True),
         sa.Column("external_id", sa.Text(), nullable=True),
         sa.Column("url", sa.Text(), nullable=True),
         sa.Column("source", sa.Text(), nullable=True),
