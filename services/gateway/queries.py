@@ -97,7 +97,12 @@ def get_article(session: Session, article_id: str) -> dict[str, Any] | None:
             else None
         ),
         "error": (
-            {"stage": article.error_stage, "reason": article.error_reason}
+            {
+                "stage": article.error_stage,
+                "reason": article.error_reason,
+                "attempts": article.error_attempts,
+                "last_error_at": _iso(article.last_error_at),
+            }
             if article.error_stage or article.error_reason
             else None
         ),
@@ -164,6 +169,10 @@ def list_articles(
         Article.title,
         Article.language,
         Article.stored_at,
+        Article.error_stage,
+        Article.error_reason,
+        Article.error_attempts,
+        Article.last_error_at,
         entity_count.label("entity_count"),
     )
     if language is not None:
@@ -198,6 +207,16 @@ def list_articles(
             "language": r.language,
             "stored_at": _iso(r.stored_at),
             "entity_count": r.entity_count,
+            "error": (
+                {
+                    "stage": r.error_stage,
+                    "reason": r.error_reason,
+                    "attempts": r.error_attempts,
+                    "last_error_at": _iso(r.last_error_at),
+                }
+                if r.error_stage or r.error_reason
+                else None
+            ),
         }
         for r in page
     ]

@@ -5,6 +5,7 @@ Functions run inside the caller's transaction and never commit: wrap each call i
 `with sessions.begin() as session:` so the article row and its children change together.
 """
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,6 +64,9 @@ def upsert_article(session: Session, envelope: ArticleEnvelope) -> None:
         "model_version": entities.model_version if entities else None,
         "error_stage": None,
         "error_reason": None,
+        "error_attempts": None,
+        "last_error_at": None,
+        "failed_message": None,
         "ts_config": ts_config,
         "search_vector": _search_vector(ts_config, clean.title, clean.text),
     }
@@ -111,6 +115,17 @@ def upsert_article(session: Session, envelope: ArticleEnvelope) -> None:
         session.execute(insert(EntityRow), rows)
 
 
+def _json_safe(message: dict[str, Any]) -> dict[str, Any] | None:
+    """The message as JSONB can hold it (no NUL characters anywhere), or None."""
+    try:
+        cleaned: dict[str, Any] = json.loads(
+            json.dumps(message, default=str).replace("\\u0000", "")
+        )
+        return cleaned
+    except (TypeError, ValueError):
+        return None
+
+
 def _str(value: object) -> str | None:
     """A string field from an untrusted message: anything else counts as missing."""
     if not isinstance(value, str):
@@ -133,7 +148,13 @@ def _datetime(value: object) -> datetime | None:
 
 
 def store_failure(
-    session: Session, article_id: str, stage: str, reason: str, message: dict[str, Any]
+    session: Session,
+    article_id: str,
+    stage: str,
+    reason: str,
+    message: dict[str, Any],
+    attempts: int | None = None,
+    failed_at: datetime | None = None,
 ) -> None:
     """Record an article that failed at `stage`, unless it has been stored since.
 
@@ -163,6 +184,10 @@ def store_failure(
         "received_at": _datetime(message.get("received_at")) or datetime.now(UTC),
         "error_stage": stage[:32],
         "error_reason": reason.replace("\x00", ""),
+        "error_attempts": attempts,
+        "last_error_at": failed_at or datetime.now(UTC),
+        # Kept whole so the article can be re-driven from the stage that failed.
+        "failed_message": _json_safe(message),
     }
     stmt = pg_insert(Article).values(values)
     updates: dict[str, Any] = {name: stmt.excluded[name] for name in values if name != "id"}

@@ -82,6 +82,11 @@ class Article(Base):
     model_version: Mapped[str | None] = mapped_column(Text)
     error_stage: Mapped[str | None] = mapped_column(String(32))
     error_reason: Mapped[str | None] = mapped_column(Text)
+    # Failure details: how many attempts the failing stage made, when it last failed,
+    # and the message it was given, so an operator can re-drive it from that stage.
+    error_attempts: Mapped[int | None] = mapped_column(Integer)
+    last_error_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    failed_message: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     ts_config: Mapped[str] = mapped_column(String(32), server_default="simple")
     search_vector: Mapped[Any] = mapped_column(TSVECTOR, nullable=True)
 

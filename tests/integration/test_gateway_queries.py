@@ -110,7 +110,7 @@ def corpus(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
         store(sessions, make_envelope(article_id, **spec))
     failed = make_envelope("failed-1", title="Article illisible").to_message()
     with sessions.begin() as session:
-        store_failure(session, "failed-1", "ingest", "ValueError: empty text", failed)
+        store_failure(session, "failed-1", "ingest", "ValueError: empty text", failed, attempts=3)
     return sessions
 
 
@@ -179,7 +179,10 @@ def test_get_failed_article(corpus: sessionmaker[Session]) -> None:
         article = queries.get_article(session, "failed-1")
     assert article is not None
     assert article["status"] == "failed"
-    assert article["error"] == {"stage": "ingest", "reason": "ValueError: empty text"}
+    error = article["error"]
+    assert (error["stage"], error["reason"]) == ("ingest", "ValueError: empty text")
+    assert error["attempts"] == 3
+    assert error["last_error_at"] is not None
     assert article["title"] == "Article illisible"
     assert article["text"] is None
     assert article["language"] is None

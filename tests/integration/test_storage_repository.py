@@ -407,6 +407,9 @@ def test_store_failure_records_failed_article(sessions: sessionmaker[Session]) -
     assert row["received_at"] == datetime(2025, 2, 25, 9, 30, tzinfo=UTC)
     assert row["search_vector"] is None
     assert child_rows(sessions, "a1") == ([], [])
+    # Kept whole for a re-drive from the failing stage.
+    assert row["failed_message"] == message
+    assert row["last_error_at"] is not None
 
 
 @pytest.mark.parametrize(
