@@ -224,10 +224,13 @@ def test_list_all_newest_first_with_summaries(corpus: sessionmaker[Session]) -> 
         "language": "fr",
         "stored_at": by_id["fr-paris"]["stored_at"],
         "entity_count": 7,
+        "error": None,
     }
     assert by_id["fr-kremlin"]["entity_count"] == len(KREMLIN_ENTITIES)
     assert by_id["und-short"]["entity_count"] == 0
     assert by_id["failed-1"]["language"] is None
+    assert by_id["failed-1"]["error"]["stage"] == "ingest"
+    assert by_id["failed-1"]["error"]["attempts"] == 3
     stamps = [datetime.fromisoformat(i["stored_at"]) for i in items]
     assert stamps == sorted(stamps, reverse=True)
 
