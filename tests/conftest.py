@@ -16,6 +16,7 @@ SEEDS = ROOT / "seeds"
 os.environ.setdefault("POSTGRES_USER", "newsflow")
 os.environ.setdefault("POSTGRES_DB", "newsflow")
 os.environ.setdefault("POSTGRES_PASSWORD", secrets.token_urlsafe(16))
+os.environ.setdefault("REDIS_PASSWORD", secrets.token_urlsafe(16))
 
 
 def free_port() -> int:

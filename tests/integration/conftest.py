@@ -39,7 +39,7 @@ def _wait(check: Any, what: str, timeout: float = 90) -> None:
 def redis_url(docker_ip: str, docker_services: Any) -> str:
     port = docker_services.port_for("redis", 6379)
     # DB 1: nothing else in the project uses it.
-    url = f"redis://{docker_ip}:{port}/1"
+    url = f"redis://:{os.environ['REDIS_PASSWORD']}@{docker_ip}:{port}/1"
     _wait(lambda: redis.Redis.from_url(url).ping(), "redis")
     return url
 
