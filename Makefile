@@ -10,7 +10,7 @@ GATEWAY_URL ?= http://127.0.0.1:$(or $(GATEWAY_PORT),8000)
 PYTEST_ARGS ?=
 WORKERS := ingest language entities storage
 
-.PHONY: help up down logs ps seed scale test lint unit integration e2e images venv clean constraints
+.PHONY: help up down logs ps seed scale test lint unit integration e2e images venv clean constraints eval
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -50,7 +50,7 @@ scale: ## Scale workers, e.g. make scale entities=3 language=2
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -e ".[gateway,language,entities,storage,dev]"
+	$(PY) -m pip install -q -c constraints.txt -e ".[gateway,ingest,language,entities,storage,dev]"
 	@touch $@
 
 venv: $(VENV)/.installed ## Create the development virtualenv
@@ -74,3 +74,8 @@ test: lint unit integration e2e ## Everything: lint, unit, integration, e2e
 constraints: venv ## Re-pin constraints.txt from the dev venv (after changing pyproject.toml)
 	@(echo "# Pinned versions for images and the dev venv (pip -c). Regenerate: make constraints"; \
 	  $(PY) -m pip freeze | grep -vE "^(-e|newsflow)") > constraints.txt
+
+EVAL_DATA ?= ../shared/eval
+EVAL_ARGS ?=
+eval: venv ## Score language and entity quality on labelled data (EVAL_DATA=..., EVAL_ARGS=...)
+	$(VENV)/bin/python -m evaluation --data $(EVAL_DATA) $(EVAL_ARGS)

@@ -2,10 +2,12 @@
 
 Standard library only, so `make seed` needs nothing installed.
 Usage: python scripts/seed.py [--url http://127.0.0.1:8000] FILE...
+The API key is NEWSFLOW_API_KEY, else the first of API_KEYS (environment, then .env).
 """
 
 import argparse
 import json
+import os
 import sys
 import time
 import urllib.error
@@ -13,12 +15,29 @@ import urllib.request
 from pathlib import Path
 
 FINAL = {"stored", "failed"}
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def api_key() -> str:
+    if os.environ.get("NEWSFLOW_API_KEY"):
+        return os.environ["NEWSFLOW_API_KEY"]
+    keys = os.environ.get("API_KEYS", "")
+    if not keys and (ROOT / ".env").exists():
+        for line in (ROOT / ".env").read_text().splitlines():
+            if line.startswith("API_KEYS="):
+                keys = line.split("=", 1)[1].strip().strip("'\"")
+    return next((key.strip() for key in keys.split(",") if key.strip()), "")
+
+
+KEY = api_key()
 
 
 def call(method: str, url: str, body: bytes | None = None, ctype: str = "") -> tuple[int, dict]:
     request = urllib.request.Request(url, data=body, method=method)
     if ctype:
         request.add_header("Content-Type", ctype)
+    if KEY:
+        request.add_header("X-API-Key", KEY)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
@@ -32,6 +51,12 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=180)
     parser.add_argument("files", nargs="+", type=Path)
     args = parser.parse_args()
+    if not KEY:
+        print(
+            "no API key: set NEWSFLOW_API_KEY or API_KEYS (make up writes one into .env)",
+            file=sys.stderr,
+        )
+        return 1
 
     ids: dict[str, str] = {}
     for path in args.files:

@@ -33,6 +33,10 @@ class ArticleInput(BaseModel):
     source: str | None = None
     published_at: datetime | None = None
     external_id: str | None = None
+    # "html": `text` is an HTML page; ingest extracts its text and sets "text" again.
+    format: Literal["text", "html"] = "text"
+    # Optional prior: ISO 639-1 codes the article is expected to be in (e.g. ["fr", "en"]).
+    expected_languages: list[str] | None = None
 
 
 class Span(BaseModel):
@@ -93,12 +97,24 @@ class Entity(BaseModel):
     end: int
 
 
+class EntityGroup(BaseModel):
+    """One entity of the document: its mentions grouped under a canonical name."""
+
+    name: str  # canonical name: the longest form ("Vladimir Poutine" for "Poutine")
+    label: Literal["PER", "ORG", "LOC", "MISC"]
+    count: int  # mentions
+    salience: float  # share of the document's mentions
+    first_start: int  # offset of the first mention in the clean text
+    mentions: list[Span] = Field(default_factory=list)
+
+
 class EntitiesResult(BaseModel):
     status: Literal["extracted", "skipped"]
     reason: str | None = None
     model: str | None = None
     model_version: str | None = None
     entities: list[Entity] = Field(default_factory=list)
+    groups: list[EntityGroup] = Field(default_factory=list)
 
 
 class ArticleEnvelope(BaseModel):

@@ -25,3 +25,11 @@ STAGE_INGEST = "ingest"
 STAGE_LANGUAGE = "language"
 STAGE_ENTITIES = "entities"
 STAGE_STORAGE = "storage"
+
+# Where a failed article is re-driven from: the task of the stage that failed.
+STAGE_TASKS: dict[str, str] = {
+    STAGE_INGEST: TASK_INGEST,
+    STAGE_LANGUAGE: TASK_LANGUAGE,
+    STAGE_ENTITIES: TASK_ENTITIES,
+    STAGE_STORAGE: TASK_STORE,
+}

@@ -1,10 +1,25 @@
-"""The base task every stage uses: retries for transient errors, a recorded failure otherwise."""
+"""The base task every stage uses: how an article is retried, and how it ends `failed`.
+
+- Transient errors (Redis, PostgreSQL or the network unavailable) are retried with
+  exponential backoff and jitter, up to MAX_RETRIES.
+- Any other error (a bug, bad data, a soft time limit) gets MAX_ATTEMPTS attempts.
+- A delivery that never finishes (the worker was SIGKILLed or ran out of memory) is
+  redelivered by Redis (acks_late + reject_on_worker_lost); a count kept in Redis per
+  article and stage stops a message that kills its worker every time from looping forever.
+- When it gives up, the article ends `failed` with {stage, reason, attempts,
+  last_error_at}: in Redis at once, and in PostgreSQL (the dead-letter list) through the
+  storage queue, with the message it failed on, so an operator can re-drive it.
+"""
 
 import logging
-from typing import Any, ClassVar
+import random
+import time
+from datetime import UTC, datetime
+from typing import Any, ClassVar, NoReturn
 
 import redis.exceptions
 from celery import Celery, Task
+from celery.exceptions import Reject, Retry
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from shared.envelope import ArticleEnvelope
@@ -25,10 +40,32 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     TimeoutError,
 )
 
+DELIVERIES_PREFIX = "newsflow:deliveries:"
+RECORD_FAILURE_PAUSES = (1, 2, 4, 8, 15)
+
+
+class PoisonMessageError(RuntimeError):
+    """Earlier deliveries of this article to this stage never finished."""
+
 
 def failure_reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}"[:500] if text else type(exc).__name__
+
+
+def backoff_seconds(retries: int, cap: int) -> float:
+    """Exponential backoff with full jitter: spreads a thundering herd after an outage."""
+    return random.uniform(0, min(cap, 2**retries))
+
+
+def deliveries_key(article_id: str, stage: str) -> str:
+    return f"{DELIVERIES_PREFIX}{article_id}:{stage}"
+
+
+def article_id_of(args: Any) -> str | None:
+    if args and isinstance(args[0], dict) and isinstance(args[0].get("id"), str):
+        return str(args[0]["id"])
+    return None
 
 
 class PipelineTask(Task):
@@ -37,15 +74,8 @@ class PipelineTask(Task):
     abstract = True
     stage: ClassVar[str] = "unknown"
     acks_late = True
-    autoretry_for: ClassVar[tuple[type[BaseException], ...]] = TRANSIENT_ERRORS
-    retry_backoff = True
-    retry_jitter = True
+    transient_errors: ClassVar[tuple[type[BaseException], ...]] = TRANSIENT_ERRORS
     _status: StatusStore | None = None
-
-    def __init__(self) -> None:
-        settings = get_settings()
-        self.max_retries = settings.max_retries
-        self.retry_backoff_max = settings.retry_backoff_max
 
     @property
     def status(self) -> StatusStore:
@@ -56,33 +86,107 @@ class PipelineTask(Task):
             )
         return self._status
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        settings = get_settings()
+        article_id = article_id_of(args)
+        key = deliveries_key(article_id, self.stage) if article_id else None
+        counted = False
+        try:
+            if key is not None:
+                # Counted up on start, down on any end the process lives to see: what is
+                # left over are deliveries whose worker died mid-task.
+                started = int(self.status.client.incr(key))
+                counted = True
+                self.status.client.expire(
+                    key, settings.visibility_timeout * (settings.max_deliveries + 2)
+                )
+                if started > settings.max_deliveries:
+                    raise PoisonMessageError(
+                        f"{started - 1} deliveries never finished (worker killed or out of memory)"
+                    )
+            return super().__call__(*args, **kwargs)
+        except (Retry, PoisonMessageError):
+            raise
+        except self.transient_errors as exc:
+            self._retry(exc, settings.max_retries, "transient error, retrying")
+        except Exception as exc:
+            if self.request.retries + 1 >= settings.max_attempts:
+                raise
+            self._retry(exc, settings.max_attempts - 1, "stage error, trying again")
+        finally:
+            if counted and key is not None:
+                try:
+                    self.status.client.decr(key)
+                except redis.exceptions.RedisError:
+                    log.warning("could not count the delivery down", extra={"stage": self.stage})
+
+    def _retry(self, exc: BaseException, max_retries: int, what: str) -> NoReturn:
+        settings = get_settings()
+        countdown = backoff_seconds(self.request.retries, settings.retry_backoff_max)
+        log.warning(
+            what,
+            extra={
+                "stage": self.stage,
+                "reason": failure_reason(exc),
+                "attempt": self.request.retries + 1,
+                "countdown_s": round(countdown, 1),
+            },
+        )
+        try:
+            raise self.retry(exc=exc, countdown=countdown, max_retries=max_retries) from exc
+        except Retry:
+            raise
+        except (Reject, *self.transient_errors) as broker_down:
+            # The broker itself is unreachable, so no retry can be scheduled. Celery then
+            # rejects the message WITHOUT requeue, which would lose the article: hand it
+            # back instead (acks_late); Redis redelivers it once it is back.
+            reason = broker_down.reason if isinstance(broker_down, Reject) else broker_down
+            raise Reject(str(reason), requeue=True) from exc
+
     def dispatch(self, task_name: str, envelope: ArticleEnvelope) -> None:
         """Send the next stage by name: stages never import each other."""
         app: Celery = self.app
         app.send_task(task_name, args=[envelope.to_message()], task_id=task_id(envelope.id))
 
     def on_failure(
-        self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
+        self, exc: BaseException, task_id_: str, args: Any, kwargs: Any, einfo: Any
     ) -> None:
-        # Permanent error, or transient ones that outlived their retries: the article
-        # ends `failed` with its stage and reason, never silently dropped.
+        # Permanent error, or one that outlived its retries: the article ends `failed`
+        # with its stage and reason, never silently dropped.
         message = args[0] if args and isinstance(args[0], dict) else {}
-        article_id = message.get("id")
-        if not isinstance(article_id, str):
-            log.error("task failed without an article id", extra={"task_id": task_id})
+        article_id = article_id_of(args)
+        if article_id is None:
+            log.error("task failed without an article id", extra={"task_id": task_id_})
             return
         reason = failure_reason(exc)
-        log.error("stage failed", extra={"stage": self.stage, "reason": reason, "task_id": task_id})
-        try:
-            self.status.set_failed(article_id, self.stage, reason)
-        except redis.exceptions.RedisError:
-            log.exception("could not record failure status in Redis")
-        try:
-            self.app.send_task(
-                TASK_STORE_FAILURE,
-                args=[
-                    {"id": article_id, "stage": self.stage, "reason": reason, "message": message}
-                ],
-            )
-        except Exception:
-            log.exception("could not send the failure to storage")
+        attempts = (self.request.retries or 0) + 1
+        failed_at = datetime.now(UTC).isoformat()
+        log.error(
+            "stage failed",
+            extra={"stage": self.stage, "reason": reason, "attempts": attempts},
+        )
+        failure = {
+            "id": article_id,
+            "stage": self.stage,
+            "reason": reason,
+            "attempts": attempts,
+            "failed_at": failed_at,
+            "message": message,
+        }
+
+        def record() -> None:
+            self.status.set_failed(article_id, self.stage, reason, attempts=attempts)
+            self.status.client.delete(deliveries_key(article_id, self.stage))
+            self.app.send_task(TASK_STORE_FAILURE, args=[failure], task_id=task_id(article_id))
+
+        # Recording the failure is what keeps the article from being lost: ride out a
+        # short Redis outage (a restart) rather than give up at once.
+        for pause in (*RECORD_FAILURE_PAUSES, None):
+            try:
+                record()
+                return
+            except self.transient_errors:
+                if pause is None:
+                    log.exception("could not record the failure")
+                    return
+                time.sleep(pause)

@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-from pydantic import Field, computed_field
+from pydantic import Field, SecretStr, computed_field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,6 +24,18 @@ class Settings(BaseSettings):
         50_000_000, description="Largest accepted body for POST /articles/batch"
     )
     max_text_chars: int = 500_000
+    max_title_chars: int = Field(1000, description="Longest accepted title")
+    max_url_chars: int = Field(2048, description="Longest accepted url")
+    max_external_id_chars: int = Field(256, description="Longest accepted external_id")
+
+    # Gateway security: API keys (comma-separated; none configured = every protected
+    # endpoint refuses), open reads, per-key write rate limit (0: off), CORS origins.
+    api_keys: SecretStr = Field(SecretStr(""), description="Comma-separated API keys")
+    public_read: bool = Field(False, description="GET endpoints answer without a key")
+    rate_limit_writes_per_minute: int = Field(
+        600, ge=0, description="Write requests per key and minute (0: no limit)"
+    )
+    cors_origins: str = Field("", description="Comma-separated origins allowed by CORS")
     status_ttl_seconds: int = Field(
         7 * 24 * 3600, description="How long Redis keeps an article's in-flight status"
     )
@@ -33,16 +45,25 @@ class Settings(BaseSettings):
     task_time_limit: int = 300
     task_soft_time_limit: int = 240
     visibility_timeout: int = 3600
-    max_retries: int = 8
+    max_retries: int = Field(8, description="Retries of transient errors (Redis/PostgreSQL down)")
     retry_backoff_max: int = 60
+    max_attempts: int = Field(
+        3, description="Attempts of an article at a stage that raises a non-transient error"
+    )
+    max_deliveries: int = Field(
+        3, description="Deliveries of one article to one stage that never finished (worker killed)"
+    )
     worker_concurrency: int = 1
 
     # Language stage
     language_min_chars: int = Field(
         20, description="Shorter paragraphs count as undecidable ('und') on their own"
     )
-    language_min_confidence: float = 0.5
+    language_min_confidence: float = 0.2
     language_seed: int = 0
+    language_expected: str = Field(
+        "", description="Comma-separated ISO 639-1 codes expected by default (a prior), e.g. fr,en"
+    )
 
     # Entities stage: spaCy pipeline per language code
     spacy_model_fr: str = "fr_core_news_md"
@@ -58,6 +79,12 @@ class Settings(BaseSettings):
             f"postgresql+psycopg://{self.postgres_user}:{self.postgres_password}"
             f"@{self.postgres_host}:{self.postgres_port}/{self.postgres_db}"
         )
+
+    def api_key_list(self) -> list[str]:
+        return [key.strip() for key in self.api_keys.get_secret_value().split(",") if key.strip()]
+
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     def spacy_models(self) -> dict[str, str]:
         return {"fr": self.spacy_model_fr, "en": self.spacy_model_en}

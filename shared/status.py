@@ -55,8 +55,12 @@ class StatusStore:
         pipe.expire(key, self.ttl)
         pipe.execute()
 
-    def set_failed(self, article_id: str, stage: str, reason: str) -> None:
-        error = json.dumps({"stage": stage, "reason": reason, "at": _now()})
+    def set_failed(
+        self, article_id: str, stage: str, reason: str, attempts: int | None = None
+    ) -> None:
+        error = json.dumps(
+            {"stage": stage, "reason": reason, "attempts": attempts, "last_error_at": _now()}
+        )
         self.set_status(article_id, Status.FAILED, error=error)
 
     def get(self, article_id: str) -> dict[str, Any] | None:

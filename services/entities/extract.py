@@ -6,14 +6,16 @@ Entities get our four labels and character offsets into the text given.
 
 import logging
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 
 import spacy
 from spacy.language import Language
 
+from services.entities.grouping import group_entities
 from services.entities.labels import normalise_label, unknown_labels
+from services.entities.postprocess import Context, Mention, postprocess
 from shared.envelope import EntitiesResult, Entity
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,12 @@ MODEL_ALIASES: dict[str, tuple[str, ...]] = {
 # spaCy's parser/NER use about 1 GB per 100k characters; longer texts are cut
 # at paragraph breaks. Ordinary articles are a single chunk.
 MAX_CHUNK_CHARS = 100_000
+
+
+# A paragraph detected in another language is skipped only when this long (letters):
+# shorter ones (a caption, a name list) are too often misdetected.
+FOREIGN_MIN_LETTERS = 80
+UNDETERMINED = "und"
 
 
 class ModelNotInstalledError(OSError):
@@ -216,16 +224,8 @@ def model_package_name(nlp: Language) -> str:
     return f"{nlp.meta['lang']}_{nlp.meta['name']}"
 
 
-def extract_entities(text: str, language: str, models: Mapping[str, str]) -> EntitiesResult:
-    """Entities of `text` with the model configured for `language`.
-
-    A language without a model (including "und") is skipped, not an error.
-    """
-    model_name = models.get(language)
-    if not model_name:
-        return EntitiesResult(status="skipped", reason=f"no spaCy model for language {language!r}")
-
-    nlp = load_pipeline(model_name)
+def model_entities(text: str, nlp: Language) -> list[Entity]:
+    """The model's mentions with our labels, spans exactly as the model gives them."""
     chunks = list(chunk_text(text, MAX_CHUNK_CHARS))
     entities: list[Entity] = []
     for (offset, _), doc in zip(chunks, nlp.pipe(chunk for _, chunk in chunks), strict=True):
@@ -233,10 +233,7 @@ def extract_entities(text: str, language: str, models: Mapping[str, str]) -> Ent
             label = normalise_label(ent.label_)
             if label is None:
                 continue
-            trimmed = trim_span(text, offset + ent.start_char, offset + ent.end_char)
-            if trimmed is None:
-                continue
-            start, end = trimmed
+            start, end = offset + ent.start_char, offset + ent.end_char
             entities.append(
                 Entity(
                     text=text[start:end],
@@ -246,9 +243,74 @@ def extract_entities(text: str, language: str, models: Mapping[str, str]) -> Ent
                     end=end,
                 )
             )
+    return entities
+
+
+def foreign_spans(
+    language: str,
+    paragraphs: Sequence[tuple[int, int]] | None,
+    paragraph_languages: Sequence[str] | None,
+    text: str,
+    min_letters: int = FOREIGN_MIN_LETTERS,
+) -> list[tuple[int, int]]:
+    """Paragraphs detected (long enough to be sure) in another language than the model's."""
+    if not paragraphs or not paragraph_languages:
+        return []
+    spans = []
+    for (start, end), code in zip(paragraphs, paragraph_languages, strict=False):
+        if code in (language, UNDETERMINED):
+            continue
+        if sum(ch.isalpha() for ch in text[start:end]) >= min_letters:
+            spans.append((start, end))
+    return spans
+
+
+def extract_entities(
+    text: str,
+    language: str,
+    models: Mapping[str, str],
+    *,
+    paragraphs: Sequence[tuple[int, int]] | None = None,
+    paragraph_languages: Sequence[str] | None = None,
+    dateline: tuple[int, int] | None = None,
+    boilerplate: Sequence[str] = (),
+) -> EntitiesResult:
+    """Entities of `text` with the model configured for `language`, post-processed
+    with what the document says (see postprocess.py), and grouped per entity.
+
+    A language without a model (including "und") is skipped, not an error.
+    Paragraphs confidently detected in another language are left out: the model
+    of one language finds noise in another.
+    """
+    model_name = models.get(language)
+    if not model_name:
+        return EntitiesResult(status="skipped", reason=f"no spaCy model for language {language!r}")
+
+    nlp = load_pipeline(model_name)
+    skip = foreign_spans(language, paragraphs, paragraph_languages, text)
+    mentions: list[Mention] = []
+    for ent in model_entities(text, nlp):
+        if any(start <= ent.start < end for start, end in skip):
+            continue
+        trimmed = trim_span(text, ent.start, ent.end)
+        if trimmed is None:
+            continue
+        mentions.append(Mention(trimmed[0], trimmed[1], ent.label, ent.model_label))
+    context = Context(language=language, dateline=dateline, boilerplate=boilerplate)
+    entities = [
+        Entity(
+            text=text[m.start : m.end],
+            label=m.label,
+            model_label=m.model_label,
+            start=m.start,
+            end=m.end,
+        )
+        for m in postprocess(text, mentions, context)
+    ]
     return EntitiesResult(
         status="extracted",
         model=model_package_name(nlp),
         model_version=str(nlp.meta["version"]),
         entities=entities,
+        groups=group_entities(entities),
     )

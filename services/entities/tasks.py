@@ -4,16 +4,37 @@ from typing import Any
 
 from services.entities.extract import extract_entities
 from services.entities.worker import app
-from shared.envelope import ArticleEnvelope, Status
+from shared.envelope import ArticleEnvelope, LanguageResult, Status
 from shared.names import STAGE_ENTITIES, TASK_ENTITIES, TASK_STORE
 from shared.pipeline import PipelineTask
 from shared.settings import Settings, get_settings
 
 
+def paragraph_codes(count: int, language: LanguageResult) -> list[str]:
+    """Language code of each clean paragraph, by index ("und" where none was given)."""
+    by_index = {p.index: p.code for p in language.paragraphs}
+    return [by_index.get(index, "und") for index in range(count)]
+
+
 def entities_impl(envelope: ArticleEnvelope, settings: Settings) -> ArticleEnvelope:
     if envelope.clean is None or envelope.language is None:
         raise ValueError("envelope lacks clean text or language: earlier stages did not run")
-    result = extract_entities(envelope.clean.text, envelope.language.code, settings.spacy_models())
+    clean, language = envelope.clean, envelope.language
+    dateline = clean.dateline
+    result = extract_entities(
+        clean.text,
+        language.code,
+        settings.spacy_models(),
+        paragraphs=[(p.start, p.end) for p in clean.paragraphs],
+        paragraph_languages=paragraph_codes(len(clean.paragraphs), language),
+        dateline=(
+            (dateline.place_start, dateline.place_end)
+            if dateline and dateline.place_start is not None and dateline.place_end is not None
+            else None
+        ),
+        # A repeated title is content, not boilerplate: its names are the article's.
+        boilerplate=[r.text for r in clean.removed if r.reason != "repeated_title"],
+    )
     return envelope.model_copy(update={"entities": result})
 
 

@@ -6,8 +6,9 @@ The gateway only enqueues by task name and reads PostgreSQL; it never imports NL
 import logging
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
@@ -16,11 +17,21 @@ from services.gateway import queries
 from services.gateway.errors import (
     BACKEND_ERRORS,
     ApiError,
+    ApiErrors,
     api_error_handler,
     backend_unavailable_handler,
 )
 from services.gateway.intake import parse_batch, parse_single, read_body
-from services.gateway.schemas import Accepted, ArticleSubmission, BatchAccepted
+from services.gateway.redrive import redrive_router
+from services.gateway.schemas import Accepted, BatchAccepted, Limits, submission_schema
+from services.gateway.security import (
+    Caller,
+    charge_write,
+    install,
+    require_key,
+    require_read,
+    require_write,
+)
 from services.gateway.service import Gateway
 from shared.celery_app import create_celery_app
 from shared.db.session import make_engine
@@ -30,34 +41,62 @@ from shared.status import StatusStore, redis_client
 
 log = logging.getLogger(__name__)
 
-_SUBMIT_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": ArticleSubmission.model_json_schema()},
-            "text/plain": {"schema": {"type": "string"}},
-        },
-    }
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "model": ApiErrors}
+
+
+_AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _error("No API key (send X-API-Key or Authorization: Bearer)"),
+    403: _error("Wrong API key"),
 }
-_BATCH_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["articles"],
-                    "properties": {
-                        "articles": {
-                            "type": "array",
-                            "items": ArticleSubmission.model_json_schema(),
-                        }
-                    },
+_WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **_AUTH_RESPONSES,
+    413: _error("Body too large"),
+    415: _error("Unsupported content type (binary data)"),
+    422: _error("Invalid article: the field and the problem are named"),
+    429: _error("Write rate limit of this API key exceeded (see Retry-After)"),
+    503: _error("Redis or PostgreSQL unavailable: nothing was accepted, retry"),
+}
+
+
+def _submit_body(limits: Limits) -> dict[str, Any]:
+    text = {"type": "string", "minLength": 1, "maxLength": limits.text}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": submission_schema(limits)},
+                "text/plain": {"schema": text},
+                "text/html": {"schema": text},
+            },
+        }
+    }
+
+
+def _batch_body(limits: Limits, max_items: int) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["articles"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "articles": {
+                                "type": "array",
+                                "minItems": 1,
+                                "maxItems": max_items,
+                                "items": submission_schema(limits),
+                            }
+                        },
+                    }
                 }
-            }
-        },
+            },
+        }
     }
-}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -77,28 +116,60 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Submit news articles; read back clean text, languages and named entities.",
     )
     app.add_exception_handler(ApiError, api_error_handler)
+    install(app, settings, redis)
+    if settings.cors_origin_list():
+        # Browsers on these origins may call the API (with their key); no cookies.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list(),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key"],
+            allow_credentials=False,
+        )
+    limits = Limits.from_settings(settings)
     for unavailable in BACKEND_ERRORS:
         app.add_exception_handler(unavailable, backend_unavailable_handler)
 
-    @app.post("/articles", status_code=202, response_model=Accepted, openapi_extra=_SUBMIT_BODY)
-    async def submit_article(request: Request) -> JSONResponse:
-        """Submit one article as JSON or as a `text/plain` body."""
+    @app.post(
+        "/articles",
+        status_code=202,
+        response_model=Accepted,
+        responses={200: {"model": Accepted, "description": "Already known"}, **_WRITE_RESPONSES},
+        openapi_extra=_submit_body(limits),
+    )
+    async def submit_article(
+        request: Request, caller: Annotated[Caller, Depends(require_key)]
+    ) -> JSONResponse:
+        """Submit one article as JSON, a `text/plain` body or a `text/html` page."""
+        # Key, then validation, then the rate limit: nothing touches Redis before both.
         body = await read_body(request, settings.max_body_bytes)
-        submission = parse_single(request, body, settings.max_text_chars)
+        submission = parse_single(request, body, limits)
+        await charge_write(request, caller)
         [accepted] = await run_in_threadpool(gateway.accept, [submission])
         return JSONResponse(accepted.model_dump(), status_code=200 if accepted.duplicate else 202)
 
     @app.post(
-        "/articles/batch", status_code=202, response_model=BatchAccepted, openapi_extra=_BATCH_BODY
+        "/articles/batch",
+        status_code=202,
+        response_model=BatchAccepted,
+        responses=_WRITE_RESPONSES,
+        openapi_extra=_batch_body(limits, settings.max_batch_size),
     )
-    async def submit_batch(request: Request) -> BatchAccepted:
-        """Submit up to MAX_BATCH_SIZE articles; ids come back in the same order."""
+    async def submit_batch(
+        request: Request, caller: Annotated[Caller, Depends(require_key)]
+    ) -> BatchAccepted:
+        """Submit up to MAX_BATCH_SIZE articles; ids come back in the same order.
+
+        A batch counts as one write request against the rate limit."""
         body = await read_body(request, settings.max_batch_body_bytes)
-        submissions = parse_batch(request, body, settings.max_batch_size, settings.max_text_chars)
+        submissions = parse_batch(request, body, settings.max_batch_size, limits)
+        await charge_write(request, caller)
         items = await run_in_threadpool(gateway.accept, submissions)
         return BatchAccepted(ids=[item.id for item in items], items=items)
 
-    @app.get("/articles/{article_id}")
+    reads: dict[str, Any] = {"dependencies": [Depends(require_read)], "responses": _AUTH_RESPONSES}
+
+    @app.get("/articles/{article_id}", **reads)
     def get_article(article_id: str) -> dict[str, Any]:
         """The article's status from the moment it is accepted; everything once stored."""
         found = gateway.article(article_id)
@@ -106,7 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise ApiError(404, ["path", "article_id"], "no article with this id", "not_found")
         return found
 
-    @app.get("/articles")
+    @app.get("/articles", **reads)
     def list_articles(
         language: str | None = None,
         entity: Annotated[str | None, Query(description="Exact entity text, any case")] = None,
@@ -133,7 +204,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise ApiError(422, ["query", "cursor"], str(exc), "cursor_invalid") from exc
         return {"items": items, "next_cursor": next_cursor}
 
-    @app.get("/entities")
+    @app.get("/entities", **reads)
     def list_entities(
         label: Annotated[str | None, Query(pattern="^(PER|ORG|LOC|MISC)$")] = None,
         q: Annotated[str | None, Query(description="Prefix of the entity text")] = None,
@@ -168,6 +239,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"status": "ready" if ok else "unavailable", **checks}, status_code=200 if ok else 503
         )
 
+    app.include_router(
+        redrive_router(gateway), dependencies=[Depends(require_write)], responses=_AUTH_RESPONSES
+    )
     return app
 
 

@@ -1,12 +1,13 @@
 """JSON errors that name the field and the problem, in FastAPI's own `detail` shape."""
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import redis.exceptions
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from kombu.exceptions import OperationalError as BrokerError
+from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError as DatabaseError
 
 log = logging.getLogger(__name__)
@@ -20,16 +21,38 @@ BACKEND_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+class ErrorItem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ApiErrors(BaseModel):
+    """Every error answer: what went wrong, where (`loc`), and a machine-readable `type`."""
+
+    detail: list[ErrorItem]
+
+
 class ApiError(Exception):
-    def __init__(self, status_code: int, loc: Sequence[str | int], msg: str, type_: str) -> None:
+    def __init__(
+        self,
+        status_code: int,
+        loc: Sequence[str | int],
+        msg: str,
+        type_: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(msg)
         self.status_code = status_code
         self.detail = [{"loc": list(loc), "msg": msg, "type": type_}]
+        self.headers = dict(headers or {})
 
 
 async def api_error_handler(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail})
+    return JSONResponse(
+        status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers
+    )
 
 
 async def backend_unavailable_handler(request: Request, exc: Exception) -> JSONResponse:

@@ -89,6 +89,7 @@ def get_article(session: Session, article_id: str) -> dict[str, Any] | None:
             }
             for e in article.entities
         ],
+        "entity_groups": article.entity_groups or [],
         "entities_status": article.entities_status,
         "entities_reason": article.entities_reason,
         "model": (

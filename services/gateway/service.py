@@ -9,15 +9,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.gateway import queries
+from services.gateway.errors import ApiError
 from services.gateway.schemas import Accepted, ArticleSubmission
 from shared.db.models import Article
 from shared.envelope import ArticleEnvelope, ArticleInput, Status
 from shared.ids import article_id, task_id
 from shared.logging import article_context
-from shared.names import TASK_INGEST
+from shared.names import STAGE_TASKS, TASK_INGEST
+from shared.pipeline import deliveries_key
 from shared.status import StatusStore
 
 log = logging.getLogger(__name__)
+
+REDRIVE_LOCK = "newsflow:redrive:"
 
 
 class Gateway:
@@ -64,6 +68,80 @@ class Gateway:
                 log.info("article accepted", extra={"chars": len(submission.text)})
                 results.append(Accepted(id=aid, status=Status.QUEUED.value))
         return results
+
+    def redrive(self, aid: str) -> dict[str, Any]:
+        """Send a failed article again to the stage that failed, with the message it failed on.
+
+        Idempotent: an article already re-driven (in flight again) is left alone, and a
+        short Redis lock stops two concurrent calls from sending it twice.
+        """
+        with self.sessions() as session:
+            row = session.execute(
+                select(Article.status, Article.error_stage, Article.failed_message).where(
+                    Article.id == aid
+                )
+            ).one_or_none()
+        live = self.status.get(aid)
+        if row is None:
+            if live is None:
+                raise ApiError(404, ["path", "article_id"], "no article with this id", "not_found")
+            raise ApiError(
+                409,
+                ["path", "article_id"],
+                f"article is {live.get('status')}; only failed articles can be re-driven",
+                "not_failed",
+            )
+        if row.status != Status.FAILED.value:
+            raise ApiError(
+                409,
+                ["path", "article_id"],
+                f"article is {row.status}; only failed articles can be re-driven",
+                "not_failed",
+            )
+        if live is not None and live.get("status") != Status.FAILED.value:
+            return {
+                "id": aid,
+                "status": live.get("status"),
+                "stage": row.error_stage,
+                "redriven": False,
+            }
+        task = STAGE_TASKS.get(row.error_stage or "")
+        if task is None or not row.failed_message:
+            raise ApiError(
+                409,
+                ["path", "article_id"],
+                "no message was recorded for this failure; submit the article again",
+                "not_redrivable",
+            )
+        if not self.status.client.set(f"{REDRIVE_LOCK}{aid}", "1", nx=True, ex=60):
+            return {
+                "id": aid,
+                "status": Status.QUEUED.value,
+                "stage": row.error_stage,
+                "redriven": False,
+            }
+        with article_context(aid):
+            self.status.set_status(aid, Status.QUEUED, redriven_from=row.error_stage)
+            # A fresh start: earlier unfinished deliveries must not count against it.
+            self.status.client.delete(deliveries_key(aid, row.error_stage or ""))
+            self.celery.send_task(task, args=[row.failed_message], task_id=task_id(aid))
+            log.info("article re-driven", extra={"stage": row.error_stage})
+        return {
+            "id": aid,
+            "status": Status.QUEUED.value,
+            "stage": row.error_stage,
+            "redriven": True,
+        }
+
+    def failed_ids(self, limit: int) -> list[str]:
+        with self.sessions() as session:
+            rows = session.execute(
+                select(Article.id)
+                .where(Article.status == Status.FAILED.value)
+                .order_by(Article.last_error_at, Article.id)
+                .limit(limit)
+            )
+            return [r.id for r in rows]
 
     def article(self, aid: str) -> dict[str, Any] | None:
         with self.sessions() as session:

@@ -3,6 +3,7 @@
 from typing import Any
 
 from services.ingest.cleaning import clean_article
+from services.ingest.html import to_text_input
 from services.ingest.worker import app
 from shared.envelope import ArticleEnvelope, Status
 from shared.names import STAGE_INGEST, TASK_INGEST, TASK_LANGUAGE
@@ -13,6 +14,8 @@ from shared.status import ContentRegistry
 def ingest_impl(
     envelope: ArticleEnvelope, registry: ContentRegistry | None = None
 ) -> ArticleEnvelope:
+    # HTML becomes text first; from here on the envelope carries only the text.
+    envelope = envelope.model_copy(update={"input": to_text_input(envelope.input)})
     clean = clean_article(envelope.input)
     if registry is not None:
         first = registry.first_with(clean.content_hash, envelope.id)

@@ -10,6 +10,14 @@ from shared.pipeline import PipelineTask
 from shared.settings import Settings, get_settings
 
 
+def expected_languages(envelope: ArticleEnvelope, settings: Settings) -> list[str] | None:
+    """The request's expected languages, else the configured ones, else None (no prior)."""
+    if envelope.input.expected_languages:
+        return envelope.input.expected_languages
+    configured = [code.strip() for code in settings.language_expected.split(",") if code.strip()]
+    return configured or None
+
+
 def language_impl(envelope: ArticleEnvelope, settings: Settings) -> ArticleEnvelope:
     if envelope.clean is None:
         raise ValueError("envelope has no clean text: ingest did not run")
@@ -20,6 +28,7 @@ def language_impl(envelope: ArticleEnvelope, settings: Settings) -> ArticleEnvel
         min_chars=settings.language_min_chars,
         min_confidence=settings.language_min_confidence,
         seed=settings.language_seed,
+        expected=expected_languages(envelope, settings),
     )
     return envelope.model_copy(update={"language": result})
 

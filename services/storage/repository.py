@@ -62,6 +62,9 @@ def upsert_article(session: Session, envelope: ArticleEnvelope) -> None:
         "entities_reason": entities.reason if entities else None,
         "model_name": entities.model if entities else None,
         "model_version": entities.model_version if entities else None,
+        "entity_groups": (
+            [g.model_dump(mode="json") for g in entities.groups] if entities else None
+        ),
         "error_stage": None,
         "error_reason": None,
         "error_attempts": None,

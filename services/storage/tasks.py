@@ -1,9 +1,10 @@
 """Storage tasks: the only writer to PostgreSQL. Upserts keyed by article id."""
 
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, ClassVar
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.storage.repository import store_failure, upsert_article
@@ -33,15 +34,25 @@ def store_failure_impl(failure: dict[str, Any], sessions: sessionmaker[Session])
             failure["stage"],
             failure["reason"],
             failure.get("message") or {},
+            attempts=failure.get("attempts"),
+            failed_at=_parse_time(failure.get("failed_at")),
         )
+
+
+def _parse_time(value: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 class StorageTask(PipelineTask):
     stage = STAGE_STORAGE
     # PostgreSQL unreachable (restart, deploy) is transient: retry with backoff.
-    autoretry_for: ClassVar[tuple[type[BaseException], ...]] = (
+    transient_errors: ClassVar[tuple[type[BaseException], ...]] = (
         *TRANSIENT_ERRORS,
         OperationalError,
+        InterfaceError,
     )
 
 
@@ -53,6 +64,8 @@ def store(self: StorageTask, message: dict[str, Any]) -> None:
 
 
 class StoreFailureTask(StorageTask):
+    stage = "storage_failure"  # its own delivery count, apart from the store task's
+
     def on_failure(self, *args: Any, **kwargs: Any) -> None:
         # Recording a failure must not itself loop into another failure record.
         return None

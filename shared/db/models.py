@@ -80,6 +80,8 @@ class Article(Base):
     entities_reason: Mapped[str | None] = mapped_column(Text)
     model_name: Mapped[str | None] = mapped_column(Text)
     model_version: Mapped[str | None] = mapped_column(Text)
+    # Entities grouped per document (canonical name, label, count, salience, mentions).
+    entity_groups: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB(none_as_null=True))
     error_stage: Mapped[str | None] = mapped_column(String(32))
     error_reason: Mapped[str | None] = mapped_column(Text)
     # Failure details: how many attempts the failing stage made, when it last failed,

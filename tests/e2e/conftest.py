@@ -1,6 +1,7 @@
 """The whole compose stack, built and started by pytest-docker, driven over HTTP."""
 
 import os
+import secrets
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -13,6 +14,21 @@ import pytest
 from tests.conftest import ROOT, free_port
 
 FINAL = {"stored", "failed"}
+# The e2e stack's only API key (the `api` client sends it).
+API_KEY = secrets.token_urlsafe(24)
+
+# The production timing scaled down so the chaos tests settle in minutes: Redis hands a
+# dead worker's task to another after VISIBILITY_TIMEOUT, still above every time limit.
+# ENTITIES_SOFT_TIME_LIMIT is low enough for a very long article to hit it (test_chaos).
+CHAOS_TIMING = {
+    "VISIBILITY_TIMEOUT": "60",
+    "TASK_TIME_LIMIT": "45",
+    "TASK_SOFT_TIME_LIMIT": "40",
+    "ENTITIES_TIME_LIMIT": "10",
+    "ENTITIES_SOFT_TIME_LIMIT": "5",
+    "RETRY_BACKOFF_MAX": "20",
+    "MAX_RETRIES": "12",
+}
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +43,11 @@ def docker_setup(docker_compose_project_name: str, docker_compose_file: list[str
     os.environ["GATEWAY_PORT"] = str(free_port())
     os.environ["COMPOSE_PROJECT_NAME"] = docker_compose_project_name
     os.environ["COMPOSE_FILE"] = os.pathsep.join(docker_compose_file)
+    os.environ.update(CHAOS_TIMING)
+    os.environ["API_KEYS"] = API_KEY
+    # Counted on every write (the Redis script runs), never reached by the suite's volume;
+    # the 429 itself is tested against real Redis in tests/integration/test_rate_limit.py.
+    os.environ["RATE_LIMIT_WRITES_PER_MINUTE"] = "100000"
     return ["up -d --build"]
 
 
@@ -61,7 +82,9 @@ def stack(docker_services: Any) -> Any:
 @pytest.fixture(scope="session")
 def api(stack: Any, docker_ip: str) -> Iterator[httpx.Client]:
     port = stack.port_for("gateway", 8000)
-    with httpx.Client(base_url=f"http://{docker_ip}:{port}", timeout=30) as client:
+    with httpx.Client(
+        base_url=f"http://{docker_ip}:{port}", timeout=30, headers={"X-API-Key": API_KEY}
+    ) as client:
         yield client
 
 

@@ -131,7 +131,7 @@ def test_get_article_shape(corpus: sessionmaker[Session]) -> None:
 
     assert set(article) == {
         "id", "status", "title", "text", "metadata", "language", "entities",
-        "entities_status", "entities_reason", "model", "error",
+        "entity_groups", "entities_status", "entities_reason", "model", "error",
     }  # fmt: skip
     assert article["id"] == "fr-kremlin"
     assert article["status"] == "stored"
@@ -168,6 +168,14 @@ def test_get_article_shape(corpus: sessionmaker[Session]) -> None:
     for entity in article["entities"]:
         assert set(entity) == {"text", "label", "model_label", "start", "end"}
         assert article["text"][entity["start"] : entity["end"]] == entity["text"]
+    groups = article["entity_groups"]
+    assert [(g["name"], g["label"], g["count"]) for g in groups] == [
+        (t, label, 1) for t, label, _ in KREMLIN_ENTITIES
+    ]
+    assert set(groups[0]) == {"name", "label", "count", "salience", "first_start", "mentions"}
+    for group in groups:
+        for mention in group["mentions"]:
+            assert article["text"][mention["start"] : mention["end"]] == group["name"]
     assert article["entities_status"] == "extracted"
     assert article["entities_reason"] is None
     assert article["model"] == {"name": "fr_core_news_md", "version": "3.8.0"}
@@ -187,6 +195,7 @@ def test_get_failed_article(corpus: sessionmaker[Session]) -> None:
     assert article["text"] is None
     assert article["language"] is None
     assert article["entities"] == []
+    assert article["entity_groups"] == []
     assert article["model"] is None
     assert article["metadata"]["dateline"] is None
     assert article["metadata"]["removed"] == []

@@ -202,7 +202,9 @@ def test_permanent_failure_is_recorded_not_dropped(broker: redis.Redis, migrated
 
     live = broker.hgetall(f"newsflow:article:{envelope.id}")
     assert live[b"status"] == b"failed"
-    assert json.loads(live[b"error"])["stage"] == "language"
+    error = json.loads(live[b"error"])
+    assert (error["stage"], error["attempts"]) == ("language", 3)  # MAX_ATTEMPTS
+    assert error["last_error_at"]
 
     [(task, failure)] = queued(broker, QUEUE_STORAGE)
     assert task == TASK_STORE_FAILURE
@@ -210,5 +212,42 @@ def test_permanent_failure_is_recorded_not_dropped(broker: redis.Redis, migrated
     with session_factory()() as session:
         row = session.get(Article, envelope.id)
     assert row is not None
-    assert (row.status, row.error_stage) == ("failed", "language")
+    assert (row.status, row.error_stage, row.error_attempts) == ("failed", "language", 3)
+    assert row.failed_message == envelope.to_message()  # what a re-drive resends
     assert "ingest did not run" in (row.error_reason or "")
+
+
+def test_message_that_keeps_killing_its_worker_is_failed_not_looped(
+    broker: redis.Redis,
+) -> None:
+    """Deliveries that never finished are counted in Redis; past the cap the article fails."""
+    from services.ingest.tasks import process
+    from shared.pipeline import deliveries_key
+    from shared.settings import get_settings
+
+    envelope = seed_envelope()
+    key = deliveries_key(envelope.id, "ingest")
+    # As if MAX_DELIVERIES earlier deliveries had died mid-task (SIGKILL, OOM).
+    broker.set(key, get_settings().max_deliveries)
+    result = process.apply(args=[envelope.to_message()])
+
+    assert result.failed()
+    assert "PoisonMessageError" in repr(result.result)
+    error = json.loads(broker.hget(f"newsflow:article:{envelope.id}", "error"))
+    assert error["stage"] == "ingest"
+    assert "never finished" in error["reason"]
+    assert not broker.exists(key)
+    assert queued(broker, QUEUE_LANGUAGE) == []  # it went no further
+    [(task, _)] = queued(broker, QUEUE_STORAGE)
+    assert task == TASK_STORE_FAILURE
+
+
+def test_finished_deliveries_leave_no_count(broker: redis.Redis) -> None:
+    from services.ingest.tasks import process
+    from shared.pipeline import deliveries_key
+
+    envelope = seed_envelope()
+    for _ in range(5):  # more than MAX_DELIVERIES, but each one finished
+        process.apply(args=[envelope.to_message()]).get()
+    assert int(broker.get(deliveries_key(envelope.id, "ingest")) or 0) == 0
+    assert len(queued(broker, QUEUE_LANGUAGE)) == 5

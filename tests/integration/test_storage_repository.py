@@ -27,10 +27,12 @@ from shared.envelope import (
     Dateline,
     EntitiesResult,
     Entity,
+    EntityGroup,
     LanguageResult,
     Paragraph,
     ParagraphLanguage,
     Removed,
+    Span,
 )
 
 pytestmark = pytest.mark.integration
@@ -133,6 +135,17 @@ def make_envelope(
             model="fr_core_news_md",
             model_version="3.8.0",
             entities=found,
+            groups=[
+                EntityGroup(
+                    name=e.text,
+                    label=e.label,
+                    count=1,
+                    salience=round(1 / len(found), 4),
+                    first_start=e.start,
+                    mentions=[Span(start=e.start, end=e.end)],
+                )
+                for e in found
+            ],
         ),
     )
 
@@ -231,6 +244,13 @@ def test_upsert_writes_article_paragraphs_and_entities(sessions: sessionmaker[Se
     assert (row["model_name"], row["model_version"]) == ("fr_core_news_md", "3.8.0")
     assert (row["error_stage"], row["error_reason"]) == (None, None)
     assert row["ts_config"] == "french"
+    assert row["entity_groups"] == [
+        g.model_dump(mode="json")
+        for g in env.entities.groups  # type: ignore[union-attr]
+    ]
+    assert row["entity_groups"][0]["mentions"] == [
+        {"start": env.entities.entities[0].start, "end": env.entities.entities[0].end}  # type: ignore[union-attr]
+    ]
 
     paragraphs, entities = child_rows(sessions, "a1")
     assert [p[:4] for p in paragraphs] == [

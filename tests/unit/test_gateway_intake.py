@@ -7,7 +7,10 @@ import pytest
 from starlette.requests import Request
 
 from services.gateway.errors import ApiError
-from services.gateway.intake import parse_batch, parse_single, read_body
+from services.gateway.intake import looks_like_html, parse_batch, parse_single, read_body
+from services.gateway.schemas import Limits
+
+LIMITS = Limits(text=100, title=50, url=80, external_id=20)
 
 
 def request(body: bytes, content_type: str | None, chunk: int = 1 << 16) -> Request:
@@ -29,7 +32,7 @@ def error(exc: pytest.ExceptionInfo[ApiError]) -> tuple[int, list[object]]:
 
 
 def test_plain_text_body_becomes_article() -> None:
-    article = parse_single(request(b"", "text/plain; charset=utf-8"), b"Bonjour", 100)
+    article = parse_single(request(b"", "text/plain; charset=utf-8"), b"Bonjour", LIMITS)
     assert article.text == "Bonjour"
 
 
@@ -38,7 +41,7 @@ def test_json_body_with_all_fields() -> None:
         b'{"text": "t", "title": "T", "url": "https://x.org/a", "source": "x",'
         b' "published_at": "2025-02-25T10:00:00Z", "external_id": "e1"}'
     )
-    article = parse_single(request(body, "application/json"), body, 100)
+    article = parse_single(request(body, "application/json"), body, LIMITS)
     assert (article.title, article.external_id) == ("T", "e1")
     assert article.published_at is not None and article.published_at.year == 2025
 
@@ -50,7 +53,7 @@ def test_json_body_with_all_fields() -> None:
         (b'{"title": "t"}', "application/json", (422, ["body", "text"])),
         (b'{"text": "t", "extra": 1}', "application/json", (422, ["body", "extra"])),
         (
-            b'{"text": "t", "title": "' + b"x" * 1001 + b'"}',
+            b'{"text": "t", "title": "' + b"x" * 51 + b'"}',
             "application/json",
             (422, ["body", "title"]),
         ),
@@ -64,7 +67,7 @@ def test_json_body_with_all_fields() -> None:
 )
 def test_bad_single_bodies(body: bytes, ctype: str | None, expected: tuple[int, list]) -> None:
     with pytest.raises(ApiError) as exc:
-        parse_single(request(body, ctype), body, max_text_chars=100)
+        parse_single(request(body, ctype), body, LIMITS)
     assert error(exc) == expected
 
 
@@ -78,12 +81,14 @@ def test_body_over_limit_is_413_before_reading_it_all() -> None:
 
 def test_batch_accepts_object_or_array_and_keeps_order() -> None:
     body = b'{"articles": [{"text": "a"}, {"text": "b"}]}'
-    assert [a.text for a in parse_batch(request(body, "application/json"), body, 10, 100)] == [
+    assert [a.text for a in parse_batch(request(body, "application/json"), body, 10, LIMITS)] == [
         "a",
         "b",
     ]
     body = b'[{"text": "c"}]'
-    assert [a.text for a in parse_batch(request(body, "application/json"), body, 10, 100)] == ["c"]
+    assert [a.text for a in parse_batch(request(body, "application/json"), body, 10, LIMITS)] == [
+        "c"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -100,5 +105,220 @@ def test_batch_accepts_object_or_array_and_keeps_order() -> None:
 )
 def test_bad_batches(body: bytes, expected: tuple[int, list]) -> None:
     with pytest.raises(ApiError) as exc:
-        parse_batch(request(body, "application/json"), body, max_items=10, max_text_chars=100)
+        parse_batch(request(body, "application/json"), body, max_items=10, limits=LIMITS)
     assert error(exc) == expected
+
+
+def single(body: bytes, ctype: str = "application/json") -> tuple[int, list[object], str]:
+    with pytest.raises(ApiError) as exc:
+        parse_single(request(body, ctype), body, LIMITS)
+    detail = exc.value.detail[0]
+    return exc.value.status_code, detail["loc"], detail["type"]  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize(
+    ("body", "ctype", "expected"),
+    [
+        # Limits: each one its own setting.
+        (
+            b'{"text": "t", "url": "https://x.org/' + b"a" * 80 + b'"}',
+            "application/json",
+            (422, ["body", "url"], "too_long"),
+        ),
+        (
+            b'{"text": "t", "external_id": "' + b"e" * 21 + b'"}',
+            "application/json",
+            (422, ["body", "external_id"], "too_long"),
+        ),
+        # Control characters: NUL anywhere; none at all in one-line fields.
+        (
+            b'{"text": "a\\u0000b"}',
+            "application/json",
+            (422, ["body", "text"], "control_character"),
+        ),
+        (b"a\x00b", "text/plain", (422, ["body", "text"], "control_character")),
+        (
+            b'{"text": "a\\u001bb"}',
+            "application/json",
+            (422, ["body", "text"], "control_character"),
+        ),
+        (
+            b'{"text": "a\\u0085b"}',
+            "application/json",
+            (422, ["body", "text"], "control_character"),
+        ),
+        (
+            b'{"text": "t", "title": "a\\nb"}',
+            "application/json",
+            (422, ["body", "title"], "control_character"),
+        ),
+        (
+            b'{"text": "t", "title": "a\\tb"}',
+            "application/json",
+            (422, ["body", "title"], "control_character"),
+        ),
+        (
+            b'{"text": "t", "source": "a\\u2028b"}',
+            "application/json",
+            (422, ["body", "source"], "control_character"),
+        ),
+        (
+            b'{"text": "t", "external_id": "a\\rb"}',
+            "application/json",
+            (422, ["body", "external_id"], "control_character"),
+        ),
+        (
+            b'{"text": "t", "external_id": "   "}',
+            "application/json",
+            (422, ["body", "external_id"], "blank"),
+        ),
+        (
+            b'{"text": "t", "external_id": "a\\u200bb"}',
+            "application/json",
+            (422, ["body", "external_id"], "not_printable"),
+        ),
+        # Lone surrogates (JSON escapes) are not text.
+        (b'{"text": "a\\ud800b"}', "application/json", (422, ["body", "text"], "invalid_unicode")),
+        # URLs: absolute http(s) with a host, no whitespace.
+        (
+            b'{"text": "t", "url": "ftp://x.org/a"}',
+            "application/json",
+            (422, ["body", "url"], "url_invalid"),
+        ),
+        (
+            b'{"text": "t", "url": "/a/b"}',
+            "application/json",
+            (422, ["body", "url"], "url_invalid"),
+        ),
+        (
+            b'{"text": "t", "url": "https://"}',
+            "application/json",
+            (422, ["body", "url"], "url_invalid"),
+        ),
+        (
+            b'{"text": "t", "url": "javascript:alert(1)"}',
+            "application/json",
+            (422, ["body", "url"], "url_invalid"),
+        ),
+        (
+            b'{"text": "t", "url": "https://x.org/a b"}',
+            "application/json",
+            (422, ["body", "url"], "url_invalid"),
+        ),
+        # Wrong shapes and types.
+        (b'{"text": 12}', "application/json", (422, ["body", "text"], "string_type")),
+        (
+            b'{"text": "t", "title": ["a"]}',
+            "application/json",
+            (422, ["body", "title"], "string_type"),
+        ),
+        (
+            b'{"text": "t", "published_at": "yesterday"}',
+            "application/json",
+            (422, ["body", "published_at"], "datetime_from_date_parsing"),
+        ),
+        (
+            b'{"text": "t", "format": "pdf"}',
+            "application/json",
+            (422, ["body", "format"], "literal_error"),
+        ),
+        (b'"just a string"', "application/json", (422, ["body"], "object_type")),
+        (b"[" * 100_000, "application/json", (422, ["body"], "json_invalid")),
+        # Binary data: 415 by content type, 422 when sent as text.
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "text/plain", (422, ["body"], "binary")),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "text/plain", (422, ["body"], "binary")),
+        (b"PK\x03\x04\x14\x00\x00\x00", "text/plain", (422, ["body"], "binary")),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "application/json", (422, ["body"], "binary")),
+        (bytes(range(256)) * 4, "text/plain", (422, ["body"], "binary")),
+        ("Bonjour".encode("utf-16"), "text/plain", (422, ["body"], "invalid_encoding")),
+        (b"\x89PNG\r\n", "image/png", (415, ["header", "content-type"], "unsupported_media_type")),
+        (
+            b"\x00\x01",
+            "application/octet-stream",
+            (415, ["header", "content-type"], "unsupported_media_type"),
+        ),
+        (
+            b"%PDF-1.7",
+            "application/pdf",
+            (415, ["header", "content-type"], "unsupported_media_type"),
+        ),
+        (
+            b"text=a",
+            "application/x-www-form-urlencoded",
+            (415, ["header", "content-type"], "unsupported_media_type"),
+        ),
+    ],
+)
+def test_input_hardening(body: bytes, ctype: str, expected: tuple[int, list, str]) -> None:
+    assert single(body, ctype) == expected
+
+
+def test_binary_is_named_in_the_message() -> None:
+    body = b"\x89PNG\r\n\x1a\n\x00\x00"
+    with pytest.raises(ApiError) as exc:
+        parse_single(request(body, "text/plain"), body, LIMITS)
+    assert "PNG" in exc.value.detail[0]["msg"]
+    with pytest.raises(ApiError) as exc:
+        parse_single(request(body, "application/octet-stream"), body, LIMITS)
+    assert "binary" in exc.value.detail[0]["msg"]
+
+
+def test_text_keeps_tab_newline_return_and_form_feed() -> None:
+    body = b'{"text": "a\\tb\\r\\nc\\fd", "title": "Titre \\u00e9t\\u00e9"}'
+    article = parse_single(request(body, "application/json"), body, LIMITS)
+    assert article.text == "a\tb\r\nc\fd" and article.format == "text"
+
+
+def test_valid_optional_fields_are_kept_as_sent() -> None:
+    body = b'{"text": "t", "url": "HTTP://Example.org:8080/a?b=1#c", "external_id": "ext 1"}'
+    article = parse_single(request(body, "application/json"), body, LIMITS)
+    assert article.url == "HTTP://Example.org:8080/a?b=1#c" and article.external_id == "ext 1"
+
+
+PAGE = b"<!DOCTYPE html><html><head><title>T</title></head><body><p>Bonjour</p></body></html>"
+
+
+@pytest.mark.parametrize(
+    ("body", "ctype"),
+    [
+        (PAGE, "text/html; charset=utf-8"),
+        (b"Just text, but sent as an HTML page.", "text/html"),
+        (PAGE, "text/plain"),
+        (b"\n  <html lang='fr'><body>Bonjour</body></html>", "text/plain"),
+        (b'{"text": "<!doctype html><p>Bonjour</p>"}', "application/json"),
+        (b'{"text": "' + b"<p>Un paragraphe.</p>" * 6 + b'"}', "application/json"),
+        (b'{"text": "Bonjour", "format": "html"}', "application/json"),
+    ],
+)
+def test_html_is_marked_for_ingest(body: bytes, ctype: str) -> None:
+    limits = Limits(text=1000)
+    assert parse_single(request(body, ctype), body, limits).format == "html"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"text": "Use <b> for bold, <i> for italics: a <p> is a paragraph."}',
+        b'{"text": "' + b"<p>Un paragraphe.</p>" * 6 + b'", "format": "text"}',
+        b'{"text": "Le score: 3 < 5 et 7 > 2. Paris <Reuters> a dit..."}',
+    ],
+)
+def test_text_that_is_not_html_stays_text(body: bytes) -> None:
+    limits = Limits(text=1000)
+    assert parse_single(request(body, "application/json"), body, limits).format == "text"
+
+
+def test_looks_like_html_needs_density() -> None:
+    assert looks_like_html("<p>a</p>" * 5)
+    assert not looks_like_html("<p>" + "x" * 5000 + "</p>" + "<br>" * 4)
+    assert looks_like_html("<!-- c -->\n<!DOCTYPE HTML PUBLIC '-//W3C//DTD HTML 4.01//EN'>")
+
+
+def test_batch_items_are_checked_one_by_one() -> None:
+    body = b'{"articles": [{"text": "a"}, {"text": "b", "url": "nope"}]}'
+    with pytest.raises(ApiError) as exc:
+        parse_batch(request(body, "application/json"), body, 10, LIMITS)
+    assert error(exc) == (422, ["body", "articles", 1, "url"])
+    with pytest.raises(ApiError) as exc:
+        parse_batch(request(body, "text/plain"), body, 10, LIMITS)
+    assert error(exc) == (415, ["header", "content-type"])

@@ -8,6 +8,8 @@ from fastapi.testclient import TestClient
 from services.gateway.app import create_app
 from shared.settings import Settings
 
+KEY = {"X-API-Key": "unit-test-key"}
+
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
@@ -17,6 +19,7 @@ def client() -> Iterator[TestClient]:
         postgres_host="127.0.0.1",
         postgres_port=9,
         log_json=False,
+        api_keys="unit-test-key",
     )
     with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
         yield test_client
@@ -34,13 +37,13 @@ def test_ready_reports_each_backend(client: TestClient) -> None:
 
 
 def test_submit_is_503_with_retry_after(client: TestClient) -> None:
-    answer = client.post("/articles", json={"text": "Bonjour tout le monde."})
+    answer = client.post("/articles", json={"text": "Bonjour tout le monde."}, headers=KEY)
     assert answer.status_code == 503
     assert answer.headers["retry-after"] == "5"
     assert answer.json()["detail"][0]["type"] == "service_unavailable"
 
 
 def test_validation_still_answers_without_backends(client: TestClient) -> None:
-    answer = client.post("/articles", json={"text": ""})
+    answer = client.post("/articles", json={"text": ""}, headers=KEY)
     assert answer.status_code == 422
     assert answer.json()["detail"][0]["loc"] == ["body", "text"]

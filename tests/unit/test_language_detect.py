@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from services.language import detect
 from services.language.detect import (
+    SHORT_MIN_CONFIDENCE,
     detect_language,
     detect_paragraph,
     detector_name,
@@ -74,11 +76,22 @@ def test_short_boilerplate_in_another_language_does_not_flip_the_document() -> N
     assert all(0.0 < p.confidence <= 1.0 for p in result.paragraphs)
 
 
-def test_short_paragraphs_are_und_with_zero_confidence() -> None:
-    result = detect_language([FR_1, "Paris, 3 mars.", "12 345 678 901 234 567"])
+def test_symbols_digits_and_tiny_texts_are_und_with_zero_confidence() -> None:
+    result = detect_language([FR_1, "12 345 678 901 234 567", "-- ?! ©", "OK"])
     assert result.code == "fr"
     assert result.confidence == 1.0
-    assert [(p.code, p.confidence) for p in result.paragraphs[1:]] == [("und", 0.0), ("und", 0.0)]
+    assert [(p.code, p.confidence) for p in result.paragraphs[1:]] == [("und", 0.0)] * 3
+
+
+def test_short_text_gets_a_language_only_when_confident() -> None:
+    # A few words are decided when the detectors agree ...
+    assert detect_paragraph("Hund und Katze")[0] == "de"
+    assert detect_paragraph("gouvernement")[0] == "fr"
+    # ... a unique script is confident even in two characters ...
+    assert detect_paragraph("Привет")[0] in {"ru", "bg", "mk", "uk"}
+    # ... an ambiguous word below SHORT_MIN_CONFIDENCE is not.
+    code, confidence = detect_paragraph("Taxi")
+    assert code == "und" or confidence >= SHORT_MIN_CONFIDENCE
 
 
 def test_below_min_confidence_is_und() -> None:
@@ -88,12 +101,14 @@ def test_below_min_confidence_is_und() -> None:
     assert {p.code for p in result.paragraphs} == {"und"}
 
 
-def test_min_chars_is_configurable() -> None:
-    assert detect_paragraph("Le gouvernement présente un plan", min_chars=25)[0] == "fr"
-    assert detect_paragraph("Le gouvernement présente un plan", min_chars=50) == ("und", 0.0)
+def test_min_chars_decides_which_threshold_applies() -> None:
+    text = "Le gouvernement présente un plan"
+    # Long enough: min_confidence applies; shorter: SHORT_MIN_CONFIDENCE.
+    assert detect_paragraph(text, min_chars=25, min_confidence=1.01) == ("und", 0.0)
+    assert detect_paragraph(text, min_chars=50, min_confidence=1.01)[0] == "fr"
 
 
-def test_whole_text_decides_when_no_paragraph_can() -> None:
+def test_whole_text_decides_when_no_paragraph_can(monkeypatch: pytest.MonkeyPatch) -> None:
     lines = [
         "Le gouvernement a présenté",
         "un nouveau plan",
@@ -101,10 +116,33 @@ def test_whole_text_decides_when_no_paragraph_can() -> None:
         "et les syndicats",
         "restent très prudents",
     ]
+    # Short lines undecided on their own (threshold raised for the test) ...
+    monkeypatch.setattr(detect, "SHORT_MIN_CONFIDENCE", 1.01)
     result = detect_language(lines, min_chars=30)
     assert {p.code for p in result.paragraphs} == {"und"}
+    # ... are decided together.
     assert result.code == "fr"
     assert result.confidence >= 0.5
+
+
+def test_expected_languages_act_as_a_prior() -> None:
+    # An ambiguous short text leans to an expected language ...
+    ambiguous = "Taxi Bus Metro"
+    assert detect_paragraph(ambiguous, expected=["de"])[0] == "de"
+    assert detect_paragraph(ambiguous, expected=["fr"])[0] == "fr"
+    # ... but clear evidence for another language still wins.
+    assert detect_paragraph(DE_1, expected=["fr"])[0] == "de"
+    assert detect_language([FR_1, DE_1], expected=["fr", "de"]).code == "fr"
+
+
+def test_mixed_document_gets_paragraph_languages_and_a_length_weighted_code() -> None:
+    en = (
+        "The government presented a new energy plan on Tuesday, with six reactors "
+        "and more public investment over the next ten years."
+    )
+    result = detect_language([FR_1, en, FR_2, "Die Regierung hat einen Plan."])
+    assert [p.code for p in result.paragraphs] == ["fr", "en", "fr", "de"]
+    assert result.code == "fr"
 
 
 def test_nothing_decidable_is_und() -> None:
@@ -119,9 +157,10 @@ def test_other_languages_and_chinese_region_codes() -> None:
     assert detect_language([chinese], min_chars=10).code == "zh"
 
 
-def test_detector_names_version_and_seed() -> None:
-    assert detect_language([FR_1]).detector == "langdetect-1.0.9/seed=0"
-    assert detect_language([FR_1], seed=7).detector == detector_name(7) == "langdetect-1.0.9/seed=7"
+def test_detector_names_versions_and_seed() -> None:
+    name = detect_language([FR_1]).detector
+    assert name.startswith("langdetect-1.0.9+lingua-") and name.endswith("/seed=0")
+    assert detect_language([FR_1], seed=7).detector == detector_name(7)
 
 
 def test_same_text_same_answer_in_one_process() -> None:

@@ -51,6 +51,7 @@ def upgrade() -> None:
         sa.Column("entities_reason", sa.Text(), nullable=True),
         sa.Column("model_name", sa.Text(), nullable=True),
         sa.Column("model_version", sa.Text(), nullable=True),
+        sa.Column("entity_groups", postgresql.JSONB(none_as_null=True), nullable=True),
         sa.Column("error_stage", sa.String(32), nullable=True),
         sa.Column("error_reason", sa.Text(), nullable=True),
         sa.Column("error_attempts", sa.Integer(), nullable=True),

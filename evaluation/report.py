@@ -1,0 +1,150 @@
+"""Plain-text (Markdown) tables from the results dictionary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evaluation.langid import KINDS
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=False)]
+
+    def line(cells: list[str]) -> str:
+        return (
+            "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False)) + " |"
+        )
+
+    return "\n".join(
+        [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)]
+    )
+
+
+def render_langid(section: dict[str, Any]) -> str:
+    if "skipped" in section:
+        return f"Language identification skipped: {section['skipped']}"
+    out = [
+        f"## Language identification ({len(section['languages'])} languages, "
+        f"{section['per_language_and_kind'] or 'all'} texts per language and kind, "
+        f"{section['samples']} texts)",
+        "",
+    ]
+    rows = []
+    for name, scores in section["detectors"].items():
+        kinds = scores["kinds"]
+        rows.append(
+            [name]
+            + [_pct(kinds[k]["mean"]) if k in kinds else "-" for k in KINDS]
+            + [f"{scores['ms_per_call']:.2f}"]
+        )
+    out.append(_table(["detector", *KINDS, "ms/call"], rows))
+
+    detectors = section["detectors"]
+    if detectors:
+        out += ["", "Per language (single words / word pairs / sentences):", ""]
+        names = list(detectors)
+        rows = []
+        for lang in section["languages"]:
+            row = [lang]
+            for name in names:
+                kinds = detectors[name]["kinds"]
+                row.append(
+                    " / ".join(
+                        f"{100 * kinds[k]['per_language'].get(lang, 0):.0f}" if k in kinds else "-"
+                        for k in KINDS
+                    )
+                )
+            rows.append(row)
+        out.append(_table(["lang", *names], rows))
+
+    for key, title in (
+        ("mixed_documents", "Mixed documents (paragraphs in two languages)"),
+        ("boilerplate_line", "Body in one language + one short line in another"),
+    ):
+        block = section.get(key, {})
+        if block.get("detectors"):
+            out += ["", f"{title}, {block['documents']} documents:", ""]
+            out.append(
+                _table(
+                    ["detector", "paragraph acc.", "document acc.", "ms/document"],
+                    [
+                        [
+                            name,
+                            _pct(r["paragraph_accuracy"]),
+                            _pct(r["document_accuracy"]),
+                            f"{r['ms_per_document']:.1f}",
+                        ]
+                        for name, r in block["detectors"].items()
+                    ],
+                )
+            )
+    det = section.get("determinism") or {}
+    if det:
+        out += [
+            "",
+            f"Determinism, {det['texts']} texts in two processes, identical code and "
+            f"confidence: langdetect {_pct(det.get('langdetect'))}, "
+            f"newsflow {_pct(det.get('newsflow'))}",
+        ]
+    return "\n".join(out)
+
+
+def render_ner(section: dict[str, Any]) -> str:
+    out = ["## Named entities (exact span and label)", ""]
+    for name, entry in section.items():
+        detection = entry.get("language_detection", {})
+        out.append(
+            f"### {name}: {entry['documents']} documents, {entry['words']} words, "
+            f"{entry['gold_entities']} gold entities; labels {', '.join(entry['labels'])}; "
+            f"Newsflow document language correct {_pct(detection.get('accuracy'))} "
+            f"({detection.get('ms_per_article', '-')} ms/article)"
+        )
+        out.append("")
+        if "skipped" in entry:
+            out.append(f"Entities skipped: {entry['skipped']}")
+            out.append("")
+            continue
+        rows = []
+        for system, result in entry["systems"].items():
+            micro = result["micro"]
+            per_label = result["per_label"]
+            rows.append(
+                [
+                    system,
+                    f"{micro['precision']:.3f}",
+                    f"{micro['recall']:.3f}",
+                    f"{micro['f1']:.3f}",
+                    *[f"{per_label[label]['f1']:.3f}" for label in entry["labels"]],
+                    str(result["words_per_second"]),
+                ]
+            )
+        out.append(
+            _table(
+                [
+                    "system",
+                    "P",
+                    "R",
+                    "F1",
+                    *[f"F1 {label}" for label in entry["labels"]],
+                    "words/s",
+                ],
+                rows,
+            )
+        )
+        out.append("")
+    return "\n".join(out)
+
+
+def render(results: dict[str, Any]) -> str:
+    parts = []
+    if "langid" in results:
+        parts.append(render_langid(results["langid"]))
+    if "ner" in results:
+        parts.append(render_ner(results["ner"]))
+    meta = results.get("meta", {})
+    parts.append(f"Data: {meta.get('data')}; wall time {meta.get('wall_seconds')} s")
+    return "\n\n".join(parts)

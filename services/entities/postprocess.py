@@ -1,0 +1,320 @@
+"""Document-level rules applied to the model's mentions: pure functions, no spaCy.
+
+The model tags each sentence on its own; these rules use what the document as a
+whole says (a surname next to the full name, the same name tagged twice, the
+wire dateline, what ingest removed as boilerplate) and small closed word lists
+(weekdays, months, function words). Each rule is a separate function so it can
+be tested and measured on its own (make eval).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+Label = str  # "PER" | "ORG" | "LOC" | "MISC"
+
+
+@dataclass(frozen=True)
+class Mention:
+    start: int
+    end: int
+    label: Label
+    model_label: str
+    # Set by a rule that knows better than a vote (dateline, surname of a PER):
+    # the majority vote does not change a locked label.
+    locked: bool = False
+
+
+@dataclass
+class Context:
+    """What the other stages know about the document."""
+
+    language: str = "und"
+    # Offsets of the wire dateline place in the text (from ingest).
+    dateline: tuple[int, int] | None = None
+    # Text ingest removed as boilerplate (site banners, comment counters ...).
+    boilerplate: Sequence[str] = field(default_factory=tuple)
+
+
+# --- closed word lists -------------------------------------------------------------------------
+
+_CALENDAR = {
+    "fr": "lundi mardi mercredi jeudi vendredi samedi dimanche janvier février fevrier mars "
+    "avril mai juin juillet août aout septembre octobre novembre décembre decembre",
+    "en": "monday tuesday wednesday thursday friday saturday sunday january february march "
+    "april may june july august september october november december mon tue tues wed thu "
+    "thur thurs fri sat sun jan feb mar apr jun jul aug sep sept oct nov dec",
+    "de": "montag dienstag mittwoch donnerstag freitag samstag sonnabend sonntag januar "
+    "jänner februar märz april mai juni juli august september oktober november dezember",
+    "es": "lunes martes miércoles jueves viernes sábado domingo enero febrero marzo abril "
+    "mayo junio julio agosto septiembre setiembre octubre noviembre diciembre",
+    "it": "lunedì martedì mercoledì giovedì venerdì sabato domenica gennaio febbraio marzo "
+    "aprile maggio giugno luglio agosto settembre ottobre novembre dicembre",
+}
+CALENDAR_WORDS: frozenset[str] = frozenset(" ".join(_CALENDAR.values()).split())
+
+# Words that never make a name on their own: articles, pronouns, prepositions,
+# conjunctions. "La guerre" (only "La" capitalised) is not a name; "La Haye" is.
+_FUNCTION = {
+    "fr": "le la les l un une des du de d au aux à a ce cet cette ces son sa ses leur leurs "
+    "notre nos votre vos mon ma mes il elle ils elles on nous vous je tu et ou mais en dans "
+    "sur sous pour par avec sans selon après avant chez entre vers lors dès depuis pendant "
+    "quand si que qui quoi dont où ne pas plus tout tous toute toutes",
+    "en": "the a an this that these those his her its their our my your he she it they we "
+    "you i and or but in on at for by with of to from as if when while after before "
+    "during since until into onto upon",
+    "de": "der die das den dem des ein eine einer eines einem einen und oder aber in im "
+    "an am auf für mit von vom zu zum zur bei nach aus er sie es wir ihr ich du",
+}
+FUNCTION_WORDS: frozenset[str] = frozenset(" ".join(_FUNCTION.values()).split())
+
+# Capitalised by convention, not names, when they stand alone.
+_NOT_ALONE = {
+    "fr": "état etat états etats gouvernement président présidente premier ministre "
+    "monsieur madame mademoiselle messieurs mesdames dieu",
+    "en": "state government president minister mr mrs ms sir madam",
+    "de": "staat regierung präsident ministerin minister herr frau",
+}
+NOT_ALONE_WORDS: frozenset[str] = frozenset(" ".join(_NOT_ALONE.values()).split())
+
+# French plural demonyms ("les Américains", "des Ukrainiens"), by suffix. Place
+# names with these endings are rare and, unlike demonyms, rarely plural with an
+# article ("les Balkans", "les Philippines" are kept out of the list on purpose).
+_FR_DEMONYM_RE = re.compile(
+    r"^[A-ZÀ-Ý][\w-]*(?:ains|aines|iens|iennes|éens|éennes|ais|aises|ois|oises|ands|ols|oles"
+    r"|ites|ins|ens|ots|otes|ecs|ques)$"
+)
+_FR_PLURAL_DETERMINERS = frozenset(
+    [
+        "les",
+        "des",
+        "aux",
+        "ces",
+        "nos",
+        "vos",
+        "leurs",
+        "deux",
+        "trois",
+        "quelques",
+        "plusieurs",
+        "certains",
+        "nombreux",
+    ]
+)
+
+_WORD_RE = re.compile(r"\w+(?:[-'’]\w+)*")
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive key ("TRUMP", "Trump" -> "trump")."""
+    decomposed = unicodedata.normalize("NFD", text.casefold())
+    stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return " ".join(_WORD_RE.findall(stripped.replace("’", "'")))
+
+
+def words(text: str) -> list[str]:
+    return _WORD_RE.findall(text)
+
+
+# --- rules that drop a mention ---------------------------------------------------------------
+
+
+def is_calendar(surface: str) -> bool:
+    """Weekday or month names, possibly with numbers: "Lundi", "25 février", "Friday"."""
+    tokens = words(surface)
+    lettered = [t for t in tokens if not t.isdigit()]
+    return bool(lettered) and all(t.casefold() in CALENDAR_WORDS for t in lettered)
+
+
+def has_no_name_word(surface: str) -> bool:
+    """No capitalised word except function words: "La guerre", "Il", "les"."""
+    tokens = words(surface)
+    if not tokens:
+        return True
+    for token in tokens:
+        head = _head(token)
+        if head[:1].isupper() and head.casefold() not in FUNCTION_WORDS:
+            return False
+        if any(ch.isupper() for ch in head[1:]) or any(ch.isdigit() for ch in head):
+            return False  # "eBay", "iPhone", "G7"
+    return True
+
+
+def _head(token: str) -> str:
+    """The word after a French elision: "d'État" -> "État", "l’Élysée" -> "Élysée"."""
+    return re.sub(r"^(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu)['’]", "", token, flags=re.IGNORECASE)
+
+
+def is_lone_title(surface: str) -> bool:
+    """A capitalised common noun alone: "État" in "télévision d'État", "Président"."""
+    tokens = words(surface)
+    return len(tokens) == 1 and _head(tokens[0]).casefold() in NOT_ALONE_WORDS
+
+
+def boilerplate_names(boilerplate: Iterable[str]) -> frozenset[str]:
+    """Folded names that come from removed boilerplate lines: each line, each
+    domain in it and the domain's name without its TLD ("alpha-news")."""
+    names: set[str] = set()
+    for line in boilerplate:
+        folded = fold(line)
+        if folded:
+            names.add(folded)
+        for domain in re.findall(r"(?:[\w-]+\.)+[a-z]{2,}", line, flags=re.IGNORECASE):
+            host = domain.lower().removeprefix("www.")
+            names.add(fold(host))
+            names.add(fold(host.rsplit(".", 1)[0]))
+        line_words = [w for w in words(line) if not w.isdigit()]
+        if len(line_words) == 1:
+            # A counter or prompt ("Kommentare (0)", "Partager"): its one word.
+            names.update(fold(w) for w in line_words if len(w) >= 4)
+    names.discard("")
+    return frozenset(names)
+
+
+def is_boilerplate(surface: str, names: frozenset[str]) -> bool:
+    return fold(surface) in names
+
+
+# --- label rules -----------------------------------------------------------------------------
+
+
+def is_french_demonym(text: str, start: int, end: int) -> bool:
+    """ "Américains" after a plural determiner ("les", "des" ...), or whose lower-case
+    form occurs in the text as an adjective ("le président américain")."""
+    surface = text[start:end]
+    if not _FR_DEMONYM_RE.match(surface):
+        return False
+    before = words(text[max(0, start - 30) : start])
+    if before and before[-1].casefold() in _FR_PLURAL_DETERMINERS:
+        return True
+    stem = surface[:-1].casefold()  # "américain"; case-sensitive search: lower case only
+    return re.search(rf"(?<!\w){re.escape(stem)}(?:e|es|s)?(?!\w)", text) is not None
+
+
+def strip_leading_article(text: str, start: int, end: int, language: str) -> int:
+    """Start after a lower-case article ("the United States" -> "United States")."""
+    if language != "en":
+        return start
+    match = re.match(r"the\s+(?=[A-Z0-9])", text[start:end])
+    return start + match.end() if match else start
+
+
+def surname_parts(surface: str) -> list[str]:
+    """Folded suffixes of a multi-word name that can stand for it: "Vladimir Poutine" ->
+    ["poutine"]; "Charles de Gaulle" -> ["de gaulle", "gaulle"]."""
+    tokens = fold(surface).split()
+    if len(tokens) < 2:
+        return []
+    parts = [" ".join(tokens[i:]) for i in range(1, len(tokens))]
+    return [p for p in parts if p.split()[0] not in FUNCTION_WORDS or len(p.split()) > 1]
+
+
+# --- the pipeline of rules -------------------------------------------------------------------
+
+
+def postprocess(text: str, mentions: Sequence[Mention], context: Context) -> list[Mention]:
+    """Mentions after every rule, sorted by offset, non-overlapping."""
+    language = context.language
+    names = boilerplate_names(context.boilerplate)
+    kept: list[Mention] = []
+    for mention in mentions:
+        start = strip_leading_article(text, mention.start, mention.end, language)
+        surface = text[start : mention.end]
+        if (
+            is_calendar(surface)
+            or has_no_name_word(surface)
+            or is_lone_title(surface)
+            or is_boilerplate(surface, names)
+        ):
+            continue
+        kept.append(replace(mention, start=start))
+
+    kept = apply_dateline(kept, context.dateline)
+    if language == "fr":
+        kept = [
+            replace(m, label="MISC", locked=True)
+            if m.label in ("LOC", "ORG") and is_french_demonym(text, m.start, m.end)
+            else m
+            for m in kept
+        ]
+    kept = apply_surnames(text, kept)
+    kept = apply_majority(text, kept)
+    return sorted(kept, key=lambda m: (m.start, m.end))
+
+
+def apply_dateline(mentions: list[Mention], dateline: tuple[int, int] | None) -> list[Mention]:
+    """The dateline place is a LOC with exactly the place's span."""
+    if dateline is None:
+        return mentions
+    start, end = dateline
+    if start >= end:
+        return mentions
+    others = [m for m in mentions if m.end <= start or m.start >= end]
+    covering = [m for m in mentions if not (m.end <= start or m.start >= end)]
+    model_label = covering[0].model_label if covering else "DATELINE"
+    others.append(Mention(start, end, "LOC", model_label, locked=True))
+    return others
+
+
+def apply_surnames(text: str, mentions: list[Mention]) -> list[Mention]:
+    """A mention equal to the last part of a longer PER mention becomes PER."""
+    parts: set[str] = set()
+    for m in mentions:
+        if m.label == "PER":
+            parts.update(surname_parts(text[m.start : m.end]))
+    if not parts:
+        return mentions
+    result: list[Mention] = []
+    for m in mentions:
+        key = fold(text[m.start : m.end])
+        if key in parts and not (m.locked and m.label != "PER"):
+            m = replace(m, label="PER", locked=True)
+        result.append(m)
+    return result
+
+
+def apply_majority(text: str, mentions: list[Mention]) -> list[Mention]:
+    """The same surface form (case- and accent-folded) gets its majority label;
+    locked labels vote and win ties; other ties keep the label seen first."""
+    votes: dict[str, Counter[str]] = defaultdict(Counter)
+    first: dict[str, dict[str, int]] = defaultdict(dict)
+    locked: dict[str, str] = {}
+    for index, m in enumerate(mentions):
+        key = fold(text[m.start : m.end])
+        votes[key][m.label] += 1
+        first[key].setdefault(m.label, index)
+        if m.locked:
+            locked.setdefault(key, m.label)
+    winners: dict[str, str] = {}
+    for key, counter in votes.items():
+        if key in locked:
+            winners[key] = locked[key]
+            continue
+        winners[key] = min(counter, key=lambda label: (-counter[label], first[key][label]))
+    return [
+        m if m.locked else replace(m, label=winners[fold(text[m.start : m.end])]) for m in mentions
+    ]
+
+
+__all__ = [
+    "CALENDAR_WORDS",
+    "Context",
+    "Mention",
+    "apply_dateline",
+    "apply_majority",
+    "apply_surnames",
+    "boilerplate_names",
+    "has_no_name_word",
+    "is_boilerplate",
+    "is_calendar",
+    "is_french_demonym",
+    "is_lone_title",
+    "postprocess",
+    "strip_leading_article",
+    "surname_parts",
+    "words",
+]
