@@ -88,14 +88,18 @@ def api(stack: Any, docker_ip: str) -> Iterator[httpx.Client]:
         yield client
 
 
-@pytest.fixture(scope="session")
-def pg(stack: Any, docker_ip: str) -> Iterator[psycopg.Connection[Any]]:
-    port = stack.port_for("postgres", 5432)
-    dsn = (
+def pg_dsn(docker_ip: str = "127.0.0.1") -> str:
+    """The stack's PostgreSQL, asked afresh: a restarted container gets a new host port."""
+    port = compose("port", "postgres", "5432").strip().rsplit(":", 1)[-1]
+    return (
         f"postgresql://{os.environ['POSTGRES_USER']}:{os.environ['POSTGRES_PASSWORD']}"
         f"@{docker_ip}:{port}/{os.environ['POSTGRES_DB']}"
     )
-    with psycopg.connect(dsn, autocommit=True) as conn:
+
+
+@pytest.fixture()
+def pg(stack: Any, docker_ip: str) -> Iterator[psycopg.Connection[Any]]:
+    with psycopg.connect(pg_dsn(docker_ip), autocommit=True) as conn:
         yield conn
 
 

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from tests.conftest import SEEDS
-from tests.e2e.conftest import compose, wait_healthy
+from tests.e2e.conftest import compose, pg_dsn, wait_healthy
 
 pytestmark = pytest.mark.e2e
 
@@ -73,35 +73,34 @@ def submit(api: httpx.Client, batch: list[dict[str, str]]) -> list[str]:
     return ids
 
 
-def pg_query(dsn: str, sql: str, params: list[Any]) -> list[tuple[Any, ...]] | None:
+def pg_query(sql: str, params: list[Any]) -> list[tuple[Any, ...]] | None:
     """None while PostgreSQL is down (one test stops it on purpose)."""
     try:
-        with psycopg.connect(dsn, connect_timeout=3) as conn:
+        with psycopg.connect(pg_dsn(), connect_timeout=3) as conn:
             return conn.execute(sql, params).fetchall()
-    except psycopg.OperationalError:
+    except (psycopg.OperationalError, AssertionError):  # down, or no port published yet
         return None
 
 
-def count_final(dsn: str, ids: list[str]) -> dict[str, int]:
+def count_final(ids: list[str]) -> dict[str, int]:
     rows = pg_query(
-        dsn, "SELECT status, count(*) FROM articles WHERE id = ANY(%s) GROUP BY status", [ids]
+        "SELECT status, count(*) FROM articles WHERE id = ANY(%s) GROUP BY status", [ids]
     )
-    return dict(rows) if rows is not None else {}  # type: ignore[arg-type]
+    return dict(rows) if rows is not None else {}
 
 
-def wait_for(dsn: str, ids: list[str], at_least: int, timeout: float = SETTLE_TIMEOUT) -> None:
+def wait_for(ids: list[str], at_least: int, timeout: float = SETTLE_TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
-    while sum(count_final(dsn, ids).values()) < at_least:
+    while sum(count_final(ids).values()) < at_least:
         assert time.monotonic() < deadline, f"fewer than {at_least} final after {timeout}s"
         time.sleep(0.5)
 
 
-def settle(name: str, dsn: str, ids: list[str], started: float) -> Outcome:
+def settle(name: str, ids: list[str], started: float) -> Outcome:
     """Wait until every article is stored or failed, then check each is there exactly once."""
-    wait_for(dsn, ids, len(ids))
+    wait_for(ids, len(ids))
     settle_s = time.monotonic() - started
     rows = pg_query(
-        dsn,
         "SELECT a.id, a.status, count(e.position), coalesce(max(e.position) + 1, 0) "
         "FROM articles a LEFT JOIN entities e ON e.article_id = a.id "
         "WHERE a.id = ANY(%s) GROUP BY a.id, a.status",
@@ -124,52 +123,53 @@ def settle(name: str, dsn: str, ids: list[str], started: float) -> Outcome:
     return outcome
 
 
-def dsn_of(pg: psycopg.Connection[Any]) -> str:
-    info = pg.info
-    return (
-        f"postgresql://{info.user}:{os.environ['POSTGRES_PASSWORD']}@{info.host}:{info.port}"
-        f"/{info.dbname}"
-    )
-
-
 def containers(service: str) -> list[str]:
     return compose("ps", "-q", service).split()
 
 
-def test_chaos_1_sigkill_entities_worker_300(
-    api: httpx.Client, pg: psycopg.Connection[Any]
-) -> None:
-    dsn = dsn_of(pg)
+def entities_task_in_flight() -> bool:
+    """An entities task is delivered and not yet acknowledged (Redis's unacked hash)."""
+    unacked = compose("exec", "-T", "redis", "redis-cli", "--raw", "hvals", "unacked")
+    return "newsflow.entities.extract" in unacked
+
+
+def wait_until(check: Any, what: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def test_chaos_1_sigkill_entities_worker_300(api: httpx.Client, stack: Any) -> None:
     started = time.monotonic()
     ids = submit(api, articles("kill", BATCH))
-    wait_for(dsn, ids, BATCH // 10)  # mid-run: some stored, the rest in flight
+    wait_for(ids, BATCH // 10)  # mid-run: some stored, the rest in flight
+    wait_until(entities_task_in_flight, "an entities task in flight")
     victims = containers("entities")
     subprocess.run(["docker", "kill", *victims], check=True, capture_output=True)
     time.sleep(2)
     subprocess.run(["docker", "start", *victims], check=True, capture_output=True)
-    outcome = settle("sigkill-entities", dsn, ids, started)
+    outcome = settle("sigkill-entities", ids, started)
     assert (outcome.stored, outcome.missing, outcome.duplicates) == (BATCH, 0, 0)
 
 
-def test_chaos_2_redis_restart_300(api: httpx.Client, pg: psycopg.Connection[Any]) -> None:
-    dsn = dsn_of(pg)
+def test_chaos_2_redis_restart_300(api: httpx.Client, stack: Any) -> None:
     started = time.monotonic()
     ids = submit(api, articles("redis", BATCH))
-    wait_for(dsn, ids, BATCH // 10)
+    wait_for(ids, BATCH // 10)
     compose("restart", "redis")
-    outcome = settle("redis-restart", dsn, ids, started)
+    outcome = settle("redis-restart", ids, started)
     assert (outcome.stored, outcome.missing, outcome.duplicates) == (BATCH, 0, 0)
 
 
-def test_chaos_3_postgres_down_30s_300(api: httpx.Client, pg: psycopg.Connection[Any]) -> None:
-    dsn = dsn_of(pg)
+def test_chaos_3_postgres_down_30s_300(api: httpx.Client, stack: Any) -> None:
     started = time.monotonic()
     ids = submit(api, articles("pg", BATCH))
-    wait_for(dsn, ids, BATCH // 10)
+    wait_for(ids, BATCH // 10)
     compose("stop", "postgres")
     time.sleep(30)
     compose("start", "postgres")
-    outcome = settle("postgres-down-30s", dsn, ids, started)
+    outcome = settle("postgres-down-30s", ids, started)
     assert (outcome.stored, outcome.missing, outcome.duplicates) == (BATCH, 0, 0)
     wait_healthy(300)  # the gateway's readiness follows PostgreSQL back
 
@@ -181,13 +181,12 @@ def poison_text() -> str:
 
 
 @pytest.fixture(scope="module")
-def poisoned(api: httpx.Client, pg: psycopg.Connection[Any]) -> dict[str, Any]:
-    dsn = dsn_of(pg)
+def poisoned(api: httpx.Client, stack: Any) -> dict[str, Any]:
     started = time.monotonic()
     batch = articles("poison", BATCH - 1)
     batch.insert(BATCH // 2, {"external_id": "chaos-poison-huge", "text": poison_text()})
     ids = submit(api, batch)
-    outcome = settle("poison-article", dsn, ids, started)
+    outcome = settle("poison-article", ids, started)
     return {"ids": ids, "poison": ids[BATCH // 2], "outcome": outcome}
 
 
@@ -214,7 +213,7 @@ def test_chaos_4_poison_article_fails_others_flow_300(
 
 
 def test_chaos_5_redrive_after_fixing_the_cause(
-    api: httpx.Client, pg: psycopg.Connection[Any], poisoned: dict[str, Any]
+    api: httpx.Client, stack: Any, poisoned: dict[str, Any]
 ) -> None:
     poison = poisoned["poison"]
     stored = poisoned["ids"][0]
@@ -234,9 +233,8 @@ def test_chaos_5_redrive_after_fixing_the_cause(
     single = api.post(f"/articles/{poison}/retry")
     assert single.status_code == 202 and single.json()["redriven"] is False
 
-    dsn = dsn_of(pg)
     deadline = time.monotonic() + SETTLE_TIMEOUT
-    while count_final(dsn, [poison]).get("stored") != 1:
+    while count_final([poison]).get("stored") != 1:
         assert time.monotonic() < deadline, "re-driven article not stored"
         time.sleep(1)
     print(f"\nCHAOS redrive: stored after {time.monotonic() - started:.1f}s")

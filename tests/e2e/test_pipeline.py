@@ -61,6 +61,19 @@ def test_seed_entities_found(seeds: dict[str, dict[str, Any]]) -> None:
     assert found >= EXPECTED, f"missing: {EXPECTED - found}"
 
 
+def test_entity_groups_use_the_longest_name(seeds: dict[str, dict[str, Any]]) -> None:
+    article = seeds["002_8c30e152aa6e20cc.txt"]
+    groups = {(g["name"], g["label"]): g for g in article["entity_groups"]}
+    poutine = groups[("Vladimir Poutine", "PER")]
+    # "Poutine" alone, mentioned many times, joins the full name's entity.
+    assert poutine["count"] > 1
+    assert ("Poutine", "PER") not in groups
+    for mention in poutine["mentions"]:
+        assert "Poutine" in article["text"][mention["start"] : mention["end"]].title()
+    assert 0 < poutine["salience"] <= 1
+    assert sum(g["count"] for g in article["entity_groups"]) == len(article["entities"])
+
+
 def test_entity_offsets_point_into_clean_text(seeds: dict[str, dict[str, Any]]) -> None:
     for article in seeds.values():
         for entity in article["entities"]:
