@@ -67,7 +67,7 @@ integration: venv images ## Each stage's task against real Redis and PostgreSQL 
 	$(VENV)/bin/pytest tests/integration $(PYTEST_ARGS)
 
 e2e: venv images ## The whole compose stack over HTTP (pytest-docker)
-	$(VENV)/bin/pytest tests/e2e $(PYTEST_ARGS)
+	$(VENV)/bin/pytest tests/e2e -s $(PYTEST_ARGS)  # -s: the chaos tests print their figures
 
 test: lint unit integration e2e ## Everything: lint, unit, integration, e2e
 
