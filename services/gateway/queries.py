@@ -30,6 +30,18 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat() if value is not None else None
 
 
+def _error(row: Any) -> dict[str, Any] | None:
+    """The failure of an article row (or a selected row with the same columns), if any."""
+    if not (row.error_stage or row.error_reason):
+        return None
+    return {
+        "stage": row.error_stage,
+        "reason": row.error_reason,
+        "attempts": row.error_attempts,
+        "last_error_at": _iso(row.last_error_at),
+    }
+
+
 def get_article(session: Session, article_id: str) -> dict[str, Any] | None:
     article = session.scalars(
         select(Article)
@@ -97,16 +109,7 @@ def get_article(session: Session, article_id: str) -> dict[str, Any] | None:
             if article.model_name
             else None
         ),
-        "error": (
-            {
-                "stage": article.error_stage,
-                "reason": article.error_reason,
-                "attempts": article.error_attempts,
-                "last_error_at": _iso(article.last_error_at),
-            }
-            if article.error_stage or article.error_reason
-            else None
-        ),
+        "error": _error(article),
     }
 
 
@@ -208,16 +211,7 @@ def list_articles(
             "language": r.language,
             "stored_at": _iso(r.stored_at),
             "entity_count": r.entity_count,
-            "error": (
-                {
-                    "stage": r.error_stage,
-                    "reason": r.error_reason,
-                    "attempts": r.error_attempts,
-                    "last_error_at": _iso(r.last_error_at),
-                }
-                if r.error_stage or r.error_reason
-                else None
-            ),
+            "error": _error(r),
         }
         for r in page
     ]

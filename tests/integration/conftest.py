@@ -8,7 +8,11 @@ from typing import Any
 import psycopg
 import pytest
 import redis
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
 
+from shared.db.session import make_engine, make_session_factory
+from shared.envelope import ArticleEnvelope
 from shared.settings import get_settings
 
 
@@ -78,3 +82,29 @@ def stack_env(
     get_settings.cache_clear()
     yield env
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def engine(pg_url: str) -> Iterator[Engine]:
+    """The test database, migrated to head, for one test module."""
+    from services.storage import migrate
+
+    migrate.upgrade(pg_url)
+    eng = make_engine(pg_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture()
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    """Sessions on the migrated test database, emptied for this test."""
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE articles CASCADE"))
+    return make_session_factory(engine)
+
+
+def store(sessions: sessionmaker[Session], envelope: ArticleEnvelope) -> None:
+    from services.storage.repository import upsert_article
+
+    with sessions.begin() as session:
+        upsert_article(session, envelope)

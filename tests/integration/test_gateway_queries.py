@@ -2,20 +2,18 @@
 
 import base64
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 from sqlalchemy.exc import InternalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.gateway import queries
-from services.storage import migrate
 from services.storage.repository import store_failure, upsert_article
 from shared.db.session import make_engine, make_session_factory
-from shared.envelope import ArticleEnvelope
+from tests.integration.conftest import store
 from tests.integration.test_storage_repository import (
     BOILERPLATE,
     KREMLIN_ENTITIES,
@@ -81,26 +79,6 @@ CORPUS: dict[str, dict[str, Any]] = {
     },
 }
 STORED_IDS = list(CORPUS)
-
-
-@pytest.fixture(scope="module")
-def engine(pg_url: str) -> Iterator[Engine]:
-    migrate.upgrade(pg_url)
-    eng = make_engine(pg_url)
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture()
-def sessions(engine: Engine) -> sessionmaker[Session]:
-    with engine.begin() as conn:
-        conn.execute(text("TRUNCATE articles CASCADE"))
-    return make_session_factory(engine)
-
-
-def store(sessions: sessionmaker[Session], envelope: ArticleEnvelope) -> None:
-    with sessions.begin() as session:
-        upsert_article(session, envelope)
 
 
 @pytest.fixture()

@@ -19,7 +19,7 @@ from services.gateway.queries import count_article_rows
 from services.storage import migrate
 from services.storage.repository import store_failure, upsert_article
 from shared.db.models import Base
-from shared.db.session import make_engine, make_session_factory
+from shared.db.session import make_engine
 from shared.envelope import (
     ArticleEnvelope,
     ArticleInput,
@@ -34,6 +34,7 @@ from shared.envelope import (
     Removed,
     Span,
 )
+from tests.integration.conftest import store
 
 pytestmark = pytest.mark.integration
 
@@ -153,26 +154,6 @@ def make_envelope(
 MOSCOW_DATELINE = Dateline(
     place="MOSCOU", date="25 février", agency="Reuters", place_start=0, place_end=6
 )
-
-
-@pytest.fixture(scope="module")
-def engine(pg_url: str) -> Iterator[Engine]:
-    migrate.upgrade(pg_url)
-    eng = make_engine(pg_url)
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture()
-def sessions(engine: Engine) -> sessionmaker[Session]:
-    with engine.begin() as conn:
-        conn.execute(text("TRUNCATE articles CASCADE"))
-    return make_session_factory(engine)
-
-
-def store(sessions: sessionmaker[Session], envelope: ArticleEnvelope) -> None:
-    with sessions.begin() as session:
-        upsert_article(session, envelope)
 
 
 def fail(
