@@ -10,7 +10,7 @@ GATEWAY_URL ?= http://127.0.0.1:$(or $(GATEWAY_PORT),8000)
 PYTEST_ARGS ?=
 WORKERS := ingest language entities storage
 
-.PHONY: help up down logs ps seed scale test lint unit integration e2e images venv clean constraints eval
+.PHONY: help up down logs ps seed bench scale test lint unit integration e2e images venv clean constraints eval
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ logs: ## Follow the logs (one service: make logs s=entities)
 
 ps: ## Show the containers and their health
 	$(COMPOSE) ps
+
+bench: ## Throughput and latency of the running stack (make up first; N=200 articles)
+	@$(PYTHON) scripts/bench.py --url $(GATEWAY_URL) -n $(or $(N),200)
 
 seed: ## Submit seeds/* and print each article's status, language and entity count
 	@$(PYTHON) scripts/seed.py --url $(GATEWAY_URL) seeds/*.txt

@@ -46,6 +46,13 @@ def create_celery_app(service: str, include: list[str] | None = None, **override
     app.conf.update(base_config(settings))
     app.conf.update(overrides)
 
+    @signals.worker_ready.connect(weak=False)
+    def _start_outbox_sweeper(**_: Any) -> None:
+        from shared.outbox import start_sweeper
+        from shared.status import redis_client
+
+        start_sweeper(app, redis_client(settings.redis_url), settings.visibility_timeout)
+
     @signals.setup_logging.connect(weak=False)
     def _setup_logging(**_: Any) -> None:
         configure_logging(service, settings.log_level, settings.log_json)

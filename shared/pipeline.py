@@ -18,12 +18,12 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, NoReturn
 
 import redis.exceptions
-from celery import Celery, Task
+from celery import Task
 from celery.exceptions import Reject, Retry
 from kombu.exceptions import OperationalError as KombuOperationalError
 
+from shared import outbox
 from shared.envelope import ArticleEnvelope
-from shared.ids import task_id
 from shared.names import TASK_STORE_FAILURE
 from shared.settings import get_settings
 from shared.status import StatusStore, redis_client
@@ -92,6 +92,8 @@ class PipelineTask(Task):
         key = deliveries_key(article_id, self.stage) if article_id else None
         counted = False
         try:
+            if article_id is not None:
+                outbox.received(self.status.client, article_id, self.name)
             if key is not None:
                 # Counted up on start, down on any end the process lives to see: what is
                 # left over are deliveries whose worker died mid-task.
@@ -144,9 +146,16 @@ class PipelineTask(Task):
             raise Reject(str(reason), requeue=True) from exc
 
     def dispatch(self, task_name: str, envelope: ArticleEnvelope) -> None:
-        """Send the next stage by name: stages never import each other."""
-        app: Celery = self.app
-        app.send_task(task_name, args=[envelope.to_message()], task_id=task_id(envelope.id))
+        """Send the next stage by name (stages never import each other), via the outbox."""
+        settings = get_settings()
+        outbox.send(
+            self.app,
+            self.status.client,
+            task_name,
+            envelope.to_message(),
+            envelope.id,
+            settings.status_ttl_seconds,
+        )
 
     def on_failure(
         self, exc: BaseException, task_id_: str, args: Any, kwargs: Any, einfo: Any
@@ -177,7 +186,14 @@ class PipelineTask(Task):
         def record() -> None:
             self.status.set_failed(article_id, self.stage, reason, attempts=attempts)
             self.status.client.delete(deliveries_key(article_id, self.stage))
-            self.app.send_task(TASK_STORE_FAILURE, args=[failure], task_id=task_id(article_id))
+            outbox.send(
+                self.app,
+                self.status.client,
+                TASK_STORE_FAILURE,
+                failure,
+                article_id,
+                get_settings().status_ttl_seconds,
+            )
 
         # Recording the failure is what keeps the article from being lost: ride out a
         # short Redis outage (a restart) rather than give up at once.

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.gateway import queries
 from services.gateway.errors import ApiError
 from services.gateway.schemas import Accepted, ArticleSubmission
+from shared import outbox
 from shared.db.models import Article
 from shared.envelope import ArticleEnvelope, ArticleInput, Status
-from shared.ids import article_id, task_id
+from shared.ids import article_id
 from shared.logging import article_context
 from shared.names import STAGE_TASKS, TASK_INGEST
 from shared.pipeline import deliveries_key
@@ -58,8 +59,13 @@ class Gateway:
                     input=ArticleInput.model_validate(submission.model_dump()),
                 )
                 try:
-                    self.celery.send_task(
-                        TASK_INGEST, args=[envelope.to_message()], task_id=task_id(aid)
+                    outbox.send(
+                        self.celery,
+                        self.status.client,
+                        TASK_INGEST,
+                        envelope.to_message(),
+                        aid,
+                        self.status.ttl,
                     )
                 except Exception:
                     # Not enqueued: forget the claim so the client's retry is not a "duplicate".
@@ -124,7 +130,9 @@ class Gateway:
             self.status.set_status(aid, Status.QUEUED, redriven_from=row.error_stage)
             # A fresh start: earlier unfinished deliveries must not count against it.
             self.status.client.delete(deliveries_key(aid, row.error_stage or ""))
-            self.celery.send_task(task, args=[row.failed_message], task_id=task_id(aid))
+            outbox.send(
+                self.celery, self.status.client, task, row.failed_message, aid, self.status.ttl
+            )
             log.info("article re-driven", extra={"stage": row.error_stage})
         return {
             "id": aid,

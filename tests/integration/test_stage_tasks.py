@@ -251,3 +251,27 @@ def test_finished_deliveries_leave_no_count(broker: redis.Redis) -> None:
         process.apply(args=[envelope.to_message()]).get()
     assert int(broker.get(deliveries_key(envelope.id, "ingest")) or 0) == 0
     assert len(queued(broker, QUEUE_LANGUAGE)) == 5
+
+
+def test_outbox_resends_a_message_lost_before_it_was_received(broker: redis.Redis) -> None:
+    """Redis's BRPOP removes a message before Celery records it as unacknowledged; a Redis
+    restart in between loses it. The outbox entry written at send time brings it back."""
+    from services.ingest.tasks import process
+    from services.ingest.worker import app
+    from services.language.tasks import detect
+    from shared import outbox
+
+    envelope = seed_envelope()
+    process.apply(args=[envelope.to_message()]).get()
+    key = outbox.outbox_key(envelope.id, TASK_LANGUAGE)
+    assert broker.exists(key)
+
+    broker.delete(QUEUE_LANGUAGE)  # the message is lost on its way to the language stage
+    assert outbox.resend_stale(app, broker, older_than_s=3600) == 0  # not overdue yet
+    assert outbox.resend_stale(app, broker, older_than_s=0) == 1
+    [(task, message)] = queued(broker, QUEUE_LANGUAGE)
+    assert task == TASK_LANGUAGE and message["id"] == envelope.id
+
+    detect.apply(args=[message]).get()  # received: nothing left to re-send for it
+    assert not broker.exists(key)
+    assert broker.exists(outbox.outbox_key(envelope.id, TASK_ENTITIES))

@@ -1,0 +1,88 @@
+"""Throughput and latency of a running Newsflow (`make up` first), end to end.
+
+Submits N distinct articles built from seeds/ in batches, polls until every one is
+stored or failed, and prints figures: nothing is asserted. Traffic goes only to the
+gateway URL given (default: the local stack).
+Usage: python scripts/bench.py [--url http://127.0.0.1:8000] [-n 200] [--batch 50]
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from seed import call  # the stdlib-only client of make seed
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def articles(n: int) -> list[dict[str, str]]:
+    paragraphs = [
+        block.strip()
+        for path in sorted((ROOT / "seeds").glob("*.txt"))
+        for block in path.read_text(encoding="utf-8").split("\n\n")
+        if len(block) > 150
+    ]
+    run = uuid.uuid4().hex[:8]  # fresh ids each run: nothing is deduplicated away
+    return [
+        {
+            "external_id": f"bench-{run}-{i}",
+            "text": "\n\n".join(
+                [f"Dépêche {i}.", *(paragraphs[(i + k) % len(paragraphs)] for k in range(3))]
+            ),
+        }
+        for i in range(n)
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("-n", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--timeout", type=float, default=600)
+    args = parser.parse_args()
+
+    todo = articles(args.n)
+    chars = sum(len(a["text"]) for a in todo)
+    submitted: dict[str, float] = {}
+    start = time.monotonic()
+    for i in range(0, len(todo), args.batch):
+        body = json.dumps({"articles": todo[i : i + args.batch]}).encode()
+        code, answer = call("POST", f"{args.url}/articles/batch", body, "application/json")
+        if code != 202:
+            print(f"batch refused: HTTP {code} {answer}", file=sys.stderr)
+            return 1
+        now = time.monotonic()
+        submitted.update({aid: now for aid in answer["ids"]})
+    submit_s = time.monotonic() - start
+
+    done: dict[str, float] = {}
+    failed = 0
+    deadline = start + args.timeout
+    while len(done) < len(submitted) and time.monotonic() < deadline:
+        for aid in [a for a in submitted if a not in done]:
+            _, article = call("GET", f"{args.url}/articles/{aid}")
+            if article.get("status") in {"stored", "failed"}:
+                done[aid] = time.monotonic()
+                failed += article["status"] == "failed"
+        time.sleep(0.2)
+    total_s = time.monotonic() - start
+
+    latencies = sorted(done[a] - submitted[a] for a in done)
+    q = statistics.quantiles(latencies, n=20) if len(latencies) >= 2 else latencies * 19
+    print(f"articles            {args.n} ({chars / args.n:.0f} chars each on average)")
+    print(f"settled             {len(done)} ({failed} failed, {args.n - len(done)} unsettled)")
+    print(f"submit time         {submit_s:.2f} s ({args.n / submit_s:.0f} articles/s accepted)")
+    print(f"end-to-end time     {total_s:.2f} s ({len(done) / total_s:.1f} articles/s stored)")
+    print(f"latency p50 / p95   {statistics.median(latencies):.2f} s / {q[18]:.2f} s")
+    print("(polling every 0.2 s: latencies are upper bounds within that)")
+    return 0 if len(done) == args.n else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
