@@ -5,6 +5,7 @@ Entities get our four labels and character offsets into the text given.
 """
 
 import logging
+import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
@@ -192,7 +193,9 @@ def trim_span(text: str, start: int, end: int) -> tuple[int, int] | None:
     # Entities can run across a line break when no sentence boundary was set
     # (a title line without a full stop); keep the first line.
     for offset, ch in enumerate(text[start:end]):
-        if ch in _LINE_BREAKS:
+        if ch in _LINE_BREAKS and not _LINE_BREAK_HYPHEN_RE.search(
+            text, max(start, start + offset - 8), start + offset + 2
+        ):
             return trim_span(text, start, start + offset)
     if not any(ch.isalpha() for ch in text[start:end]):
         return None  # empty, punctuation or digits only
@@ -217,6 +220,31 @@ def chunk_text(text: str, limit: int = MAX_CHUNK_CHARS) -> Iterator[tuple[int, s
         position += cut
     if position < len(text) or not text:
         yield position, text[position:]
+
+
+# A word broken across a line by the typesetter: "Massachu¬ setts" (OCR marks the
+# break with a not sign), "Mas\u00adsachusetts" (a soft hyphen left in). The model
+# sees "Massachusetts"; the entity's offsets still index the text as given.
+_LINE_BREAK_HYPHEN_RE = re.compile(r"(?<=\w)[¬\u00ad][ \t]*(?:\r?\n)?[ \t]*(?=\w)")
+
+
+def join_broken_words(text: str) -> tuple[str, list[int] | None]:
+    """(text with line-break hyphens removed, index of each of its characters in
+    `text`), or (text, None) when there is nothing to join."""
+    if "¬" not in text and "\u00ad" not in text:
+        return text, None
+    pieces: list[str] = []
+    index: list[int] = []
+    position = 0
+    for match in _LINE_BREAK_HYPHEN_RE.finditer(text):
+        pieces.append(text[position : match.start()])
+        index.extend(range(position, match.start()))
+        position = match.end()
+    if not pieces:
+        return text, None
+    pieces.append(text[position:])
+    index.extend(range(position, len(text)))
+    return "".join(pieces), index
 
 
 def model_package_name(nlp: Language) -> str:
@@ -288,11 +316,13 @@ def extract_entities(
 
     nlp = load_pipeline(model_name)
     skip = foreign_spans(language, paragraphs, paragraph_languages, text)
+    joined, index = join_broken_words(text)
     mentions: list[Mention] = []
-    for ent in model_entities(text, nlp):
-        if any(start <= ent.start < end for start, end in skip):
+    for ent in model_entities(joined, nlp):
+        start, end = (index[ent.start], index[ent.end - 1] + 1) if index else (ent.start, ent.end)
+        if any(s <= start < e for s, e in skip):
             continue
-        trimmed = trim_span(text, ent.start, ent.end)
+        trimmed = trim_span(text, start, end)
         if trimmed is None:
             continue
         mentions.append(Mention(trimmed[0], trimmed[1], ent.label, ent.model_label))

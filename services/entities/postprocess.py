@@ -179,6 +179,29 @@ def is_boilerplate(surface: str, names: frozenset[str]) -> bool:
     return fold(surface) in names
 
 
+# --- span rules ------------------------------------------------------------------------------
+
+# A possessive ending ("Reagan's", "Gilmore’s", "Clinton 's" in tokenised text)
+# is grammar, not part of the name.
+_POSSESSIVE_RE = re.compile(r"(?<=\w)\s?['’]s$")
+# A number after a person's name is a score, an age or a count ("J. Adams 123",
+# "S. Watkin 4-28"); names do not end in digits ("Henry V" has none).
+_TRAILING_NUMBER_RE = re.compile(r"(?:\s+[\d.,:/-]*\d[\d.,:/-]*)+$")
+
+
+def trim_tail(text: str, start: int, end: int, label: Label) -> int:
+    """End offset without a possessive ending, and without trailing numbers on PER."""
+    surface = text[start:end]
+    match = _POSSESSIVE_RE.search(surface)
+    if match and match.start() > 0:
+        surface = surface[: match.start()]
+    if label == "PER":
+        match = _TRAILING_NUMBER_RE.search(surface)
+        if match and match.start() > 0:
+            surface = surface[: match.start()]
+    return start + len(surface)
+
+
 # --- label rules -----------------------------------------------------------------------------
 
 
@@ -223,7 +246,8 @@ def postprocess(text: str, mentions: Sequence[Mention], context: Context) -> lis
     kept: list[Mention] = []
     for mention in mentions:
         start = strip_leading_article(text, mention.start, mention.end, language)
-        surface = text[start : mention.end]
+        end = trim_tail(text, start, mention.end, mention.label)
+        surface = text[start:end]
         if (
             is_calendar(surface)
             or has_no_name_word(surface)
@@ -231,7 +255,7 @@ def postprocess(text: str, mentions: Sequence[Mention], context: Context) -> lis
             or is_boilerplate(surface, names)
         ):
             continue
-        kept.append(replace(mention, start=start))
+        kept.append(replace(mention, start=start, end=end))
 
     kept = apply_dateline(kept, context.dateline)
     if language == "fr":
@@ -316,5 +340,6 @@ __all__ = [
     "postprocess",
     "strip_leading_article",
     "surname_parts",
+    "trim_tail",
     "words",
 ]

@@ -13,6 +13,7 @@ from services.entities.extract import (
     ModelNotInstalledError,
     chunk_text,
     extract_entities,
+    join_broken_words,
     load_pipeline,
     missing_models,
     require_models,
@@ -235,3 +236,32 @@ def test_long_text_is_chunked_with_offsets_into_the_whole_text(
     assert_offsets(text, chunked)
     assert found(chunked) == found(whole)
     assert len(chunked.entities) == len(whole.entities)
+
+
+@pytest.mark.parametrize(
+    ("text", "joined"),
+    [
+        ("the State of Massachu¬ setts", "the State of Massachusetts"),
+        ("M. Poin¬caré", "M. Poincaré"),
+        ("Massachu¬\nsetts", "Massachusetts"),
+        ("Mas\u00adsachu\u00adsetts", "Massachusetts"),
+        ("a ¬ b", "a ¬ b"),  # not between word characters: a symbol, kept
+        ("plain text", "plain text"),
+    ],
+)
+def test_join_broken_words(text: str, joined: str) -> None:
+    out, index = join_broken_words(text)
+    assert out == joined
+    if index is None:
+        assert out == text
+    else:
+        assert len(index) == len(out)
+        assert all(text[i] == ch for i, ch in zip(index, out, strict=True))
+
+
+def test_a_name_broken_across_a_line_is_one_entity_with_offsets_into_the_text() -> None:
+    text = "Yesterday the Governor of Massachu¬ setts met Rich¬ ard McIntosh in Boston."
+    result = extract_entities(text, "en", MODELS)
+    assert_offsets(text, result)
+    assert ("LOC", "Massachu¬ setts") in found(result)
+    assert ("PER", "Rich¬ ard McIntosh") in found(result)

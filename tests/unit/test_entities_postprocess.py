@@ -21,6 +21,7 @@ from services.entities.postprocess import (
     is_lone_title,
     postprocess,
     strip_leading_article,
+    trim_tail,
 )
 from services.ingest.cleaning import clean_article
 from shared.envelope import ArticleInput, Entity
@@ -265,3 +266,24 @@ def test_seed_expected_people(seeds: dict[str, tuple[str, list[Entity]]]) -> Non
     assert "PER" in found(seeds["002"][1], "Emmanuel Macron")
     assert found(entities, "Ukraine") == {"LOC"}
     assert found(entities, "CNN") == {"ORG"}
+
+
+@pytest.mark.parametrize(
+    ("surface", "label", "expected"),
+    [
+        ("Ronald Reagan's", "PER", "Ronald Reagan"),
+        ("Pat Gilmore’s", "PER", "Pat Gilmore"),
+        ("New York 's", "LOC", "New York"),  # tokenised text
+        ("J. Adams 123", "PER", "J. Adams"),
+        ("S. Watkin 4-28", "PER", "S. Watkin"),
+        ("McGrath 9.5-0-44-1", "PER", "McGrath"),
+        ("FTSE 100", "ORG", "FTSE 100"),  # only a person's name cannot end in a number
+        ("Henry V", "PER", "Henry V"),
+        ("Adams", "PER", "Adams"),
+        ("'s", "PER", "'s"),  # nothing before it: left to the other rules
+    ],
+)
+def test_trim_tail(surface: str, label: str, expected: str) -> None:
+    text = f"<< {surface} >>"
+    end = trim_tail(text, 3, 3 + len(surface), label)
+    assert text[3:end] == expected
