@@ -1,9 +1,11 @@
-"""Child process of the determinism check: answers for a JSON list of texts, on stdout.
+"""Child process of the determinism and memory checks: answers for a JSON list of
+texts, on stdout, and the process's peak resident memory.
 
 python -m evaluation.determinism {langdetect|newsflow} texts.json
 """
 
 import json
+import resource
 import sys
 from pathlib import Path
 
@@ -28,7 +30,9 @@ def main() -> None:
     else:
         settings = Settings()
         answers = [list(newsflow_result(text, settings)) for text in texts]
-    json.dump(answers, sys.stdout)
+    # ru_maxrss is in KiB on Linux: the peak, with every model the texts touched loaded.
+    peak_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    json.dump({"answers": answers, "peak_rss_mb": peak_mb}, sys.stdout)
 
 
 if __name__ == "__main__":

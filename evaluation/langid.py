@@ -293,7 +293,7 @@ def score_mixed(
 # --- determinism -----------------------------------------------------------------------------
 
 
-def _run_in_subprocess(texts: list[str], detector: str) -> list[list[Any]]:
+def _run_in_subprocess(texts: list[str], detector: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "texts.json"
         source.write_text(json.dumps(texts), encoding="utf-8")
@@ -306,8 +306,8 @@ def _run_in_subprocess(texts: list[str], detector: str) -> list[list[Any]]:
             env=env,
             cwd=Path(__file__).resolve().parents[1],
         )
-    answers: list[list[Any]] = json.loads(completed.stdout)
-    return answers
+    result: dict[str, Any] = json.loads(completed.stdout)
+    return result
 
 
 def score_determinism(samples: list[Sample], count: int) -> dict[str, Any]:
@@ -316,11 +316,21 @@ def score_determinism(samples: list[Sample], count: int) -> dict[str, Any]:
     texts = [s.text for s in rng.sample(samples, min(count, len(samples)))]
     results: dict[str, Any] = {"texts": len(texts)}
     for detector in ("langdetect", "newsflow"):
-        first = _run_in_subprocess(texts, detector)
-        second = _run_in_subprocess(texts, detector)
+        first = _run_in_subprocess(texts, detector)["answers"]
+        second = _run_in_subprocess(texts, detector)["answers"]
         same = sum(a == b for a, b in zip(first, second, strict=True))
         results[detector] = round(same / max(len(texts), 1), 4)
     return results
+
+
+def score_memory(samples: list[Sample]) -> dict[str, Any]:
+    """Peak RSS of a fresh process running the language stage's detector on one text
+    of every language and kind, so that every model it can load is loaded."""
+    first: dict[tuple[str, str], str] = {}
+    for sample in samples:
+        first.setdefault((sample.lang, sample.kind), sample.text)
+    child = _run_in_subprocess(list(first.values()), "newsflow")
+    return {"texts": len(first), "peak_rss_mb": child["peak_rss_mb"]}
 
 
 # --- entry point -----------------------------------------------------------------------------
@@ -358,6 +368,8 @@ def evaluate(
         build_boilerplate_docs(all_samples, mixed_docs), languages, settings, detector_names
     )
     determinism = score_determinism(samples, determinism_texts) if determinism_texts else {}
+    memory = score_memory(samples)
+    log(f"  language stage peak RSS: {memory['peak_rss_mb']} MB")
     return {
         "languages": languages,
         "per_language_and_kind": per_cell,
@@ -366,4 +378,5 @@ def evaluate(
         "mixed_documents": {"documents": mixed_docs, "detectors": mixed},
         "boilerplate_line": {"documents": mixed_docs, "detectors": boilerplate},
         "determinism": determinism,
+        "memory": memory,
     }

@@ -90,6 +90,14 @@ def render_langid(section: dict[str, Any]) -> str:
             f"confidence: langdetect {_pct(det.get('langdetect'))}, "
             f"newsflow {_pct(det.get('newsflow'))}",
         ]
+    memory = section.get("memory") or {}
+    if memory:
+        out += [
+            "",
+            f"Language stage memory: peak RSS {memory['peak_rss_mb']:.0f} MB in a fresh process "
+            f"after one text of each of the {memory['texts']} languages and kinds "
+            "(every model loaded)",
+        ]
     return "\n".join(out)
 
 

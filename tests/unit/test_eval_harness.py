@@ -124,6 +124,8 @@ def test_make_eval_runs_on_a_tiny_slice(tmp_path: Path) -> None:
     assert {"langdetect", "newsflow", "lingua-high"} <= set(detectors)
     assert set(detectors["newsflow"]["kinds"]) == {"single-words", "word-pairs", "sentences"}
     assert results["langid"]["determinism"]["newsflow"] == 1.0
+    assert results["langid"]["memory"]["peak_rss_mb"] > 0
+    assert "Language stage memory: peak RSS" in done.stdout
     assert results["langid"]["mixed_documents"]["detectors"]["newsflow"]
     ner = results["ner"]
     assert set(ner["conll2003-en-dev"]["systems"]) == {
