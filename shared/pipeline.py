@@ -23,7 +23,7 @@ from celery.exceptions import Reject, Retry
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from shared import outbox
-from shared.envelope import ArticleEnvelope
+from shared.envelope import ArticleEnvelope, Status
 from shared.names import TASK_STORE_FAILURE
 from shared.settings import get_settings
 from shared.status import StatusStore, redis_client
@@ -144,6 +144,13 @@ class PipelineTask(Task):
             # back instead (acks_late); Redis redelivers it once it is back.
             reason = broker_down.reason if isinstance(broker_down, Reject) else broker_down
             raise Reject(str(reason), requeue=True) from exc
+
+    def advance(
+        self, envelope: ArticleEnvelope, status: Status, next_task: str, **fields: str
+    ) -> None:
+        """Record this stage's outcome, then hand the envelope to the next stage."""
+        self.status.set_status(envelope.id, status, **fields)
+        self.dispatch(next_task, envelope)
 
     def dispatch(self, task_name: str, envelope: ArticleEnvelope) -> None:
         """Send the next stage by name (stages never import each other), via the outbox."""

@@ -45,5 +45,4 @@ class EntitiesTask(PipelineTask):
 @app.task(bind=True, base=EntitiesTask, name=TASK_ENTITIES)
 def extract(self: EntitiesTask, message: dict[str, Any]) -> None:
     envelope = entities_impl(ArticleEnvelope.from_message(message), get_settings())
-    self.status.set_status(envelope.id, Status.ENTITIES_EXTRACTED)
-    self.dispatch(TASK_STORE, envelope)
+    self.advance(envelope, Status.ENTITIES_EXTRACTED, TASK_STORE)

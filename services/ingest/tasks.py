@@ -36,5 +36,4 @@ def process(self: IngestTask, message: dict[str, Any]) -> None:
     assert envelope.clean is not None
     # The title is known from here on: show it while the article is in flight.
     title = {"title": envelope.clean.title} if envelope.clean.title else {}
-    self.status.set_status(envelope.id, Status.INGESTED, **title)
-    self.dispatch(TASK_LANGUAGE, envelope)
+    self.advance(envelope, Status.INGESTED, TASK_LANGUAGE, **title)

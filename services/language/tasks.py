@@ -40,5 +40,4 @@ class LanguageTask(PipelineTask):
 @app.task(bind=True, base=LanguageTask, name=TASK_LANGUAGE)
 def detect(self: LanguageTask, message: dict[str, Any]) -> None:
     envelope = language_impl(ArticleEnvelope.from_message(message), get_settings())
-    self.status.set_status(envelope.id, Status.LANGUAGE_DETECTED)
-    self.dispatch(TASK_ENTITIES, envelope)
+    self.advance(envelope, Status.LANGUAGE_DETECTED, TASK_ENTITIES)
