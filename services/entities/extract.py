@@ -5,7 +5,6 @@ Entities get our four labels and character offsets into the text given.
 """
 
 import logging
-import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
@@ -16,7 +15,7 @@ from spacy.language import Language
 
 from services.entities.grouping import group_entities
 from services.entities.labels import normalise_label, unknown_labels
-from services.entities.postprocess import Context, Mention, postprocess
+from services.entities.postprocess import LINE_BREAK_HYPHEN_RE, Context, Mention, postprocess
 from shared.envelope import EntitiesResult, Entity
 
 log = logging.getLogger(__name__)
@@ -193,7 +192,7 @@ def trim_span(text: str, start: int, end: int) -> tuple[int, int] | None:
     # Entities can run across a line break when no sentence boundary was set
     # (a title line without a full stop); keep the first line.
     for offset, ch in enumerate(text[start:end]):
-        if ch in _LINE_BREAKS and not _LINE_BREAK_HYPHEN_RE.search(
+        if ch in _LINE_BREAKS and not LINE_BREAK_HYPHEN_RE.search(
             text, max(start, start + offset - 8), start + offset + 2
         ):
             return trim_span(text, start, start + offset)
@@ -222,21 +221,16 @@ def chunk_text(text: str, limit: int = MAX_CHUNK_CHARS) -> Iterator[tuple[int, s
         yield position, text[position:]
 
 
-# A word broken across a line by the typesetter: "Massachu¬ setts" (OCR marks the
-# break with a not sign), "Mas\u00adsachusetts" (a soft hyphen left in). The model
-# sees "Massachusetts"; the entity's offsets still index the text as given.
-_LINE_BREAK_HYPHEN_RE = re.compile(r"(?<=\w)[¬\u00ad][ \t]*(?:\r?\n)?[ \t]*(?=\w)")
-
-
 def join_broken_words(text: str) -> tuple[str, list[int] | None]:
     """(text with line-break hyphens removed, index of each of its characters in
-    `text`), or (text, None) when there is nothing to join."""
+    `text`), or (text, None) when there is nothing to join. The model sees
+    "Massachusetts"; the entity's offsets still index the text as given."""
     if "¬" not in text and "\u00ad" not in text:
         return text, None
     pieces: list[str] = []
     index: list[int] = []
     position = 0
-    for match in _LINE_BREAK_HYPHEN_RE.finditer(text):
+    for match in LINE_BREAK_HYPHEN_RE.finditer(text):
         pieces.append(text[position : match.start()])
         index.extend(range(position, match.start()))
         position = match.end()

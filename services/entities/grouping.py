@@ -3,7 +3,8 @@
 Mentions with the same label and the same folded surface form ("TRUMP", "Trump")
 are one entity; a PER mention that is the last part of a longer PER name
 ("Poutine", "Vladimir Poutine") joins that name's entity. The canonical name is
-the longest form (ties: the most frequent, then the first seen).
+the longest form (ties: the most frequent, then the first seen), with words broken
+across lines joined.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from services.entities.postprocess import fold, surname_parts
+from services.entities.postprocess import fold, surname_parts, unbreak
 from shared.envelope import Entity, EntityGroup, Span
 
 
@@ -63,7 +64,7 @@ def group_entities(entities: Sequence[Entity]) -> list[EntityGroup]:
         )
         groups.append(
             EntityGroup(
-                name=name,
+                name=unbreak(name),  # the name as a reader writes it, not as typeset
                 label=label,
                 count=len(indexes),
                 salience=round(len(indexes) / total, 4),

@@ -108,10 +108,19 @@ _FR_PLURAL_DETERMINERS = frozenset(
 
 _WORD_RE = re.compile(r"\w+(?:[-'’]\w+)*")
 
+# A word broken across a line by the typesetter: "Massachu¬ setts" (OCR marks the
+# break with a not sign), "Mas\u00adsachusetts" (a soft hyphen left in).
+LINE_BREAK_HYPHEN_RE = re.compile(r"(?<=\w)[¬\u00ad][ \t]*(?:\r?\n)?[ \t]*(?=\w)")
+
+
+def unbreak(surface: str) -> str:
+    """The surface with words broken across lines joined: "Massachu¬ setts" -> "Massachusetts"."""
+    return LINE_BREAK_HYPHEN_RE.sub("", surface)
+
 
 def fold(text: str) -> str:
-    """Case- and accent-insensitive key ("TRUMP", "Trump" -> "trump")."""
-    decomposed = unicodedata.normalize("NFD", text.casefold())
+    """Case- and accent-insensitive key ("TRUMP", "Trump", "TRUM¬ P" -> "trump")."""
+    decomposed = unicodedata.normalize("NFD", unbreak(text).casefold())
     stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
     return " ".join(_WORD_RE.findall(stripped.replace("’", "'")))
 
@@ -326,6 +335,7 @@ def apply_majority(text: str, mentions: list[Mention]) -> list[Mention]:
 
 __all__ = [
     "CALENDAR_WORDS",
+    "LINE_BREAK_HYPHEN_RE",
     "Context",
     "Mention",
     "apply_dateline",
@@ -341,5 +351,6 @@ __all__ = [
     "strip_leading_article",
     "surname_parts",
     "trim_tail",
+    "unbreak",
     "words",
 ]

@@ -287,3 +287,17 @@ def test_trim_tail(surface: str, label: str, expected: str) -> None:
     text = f"<< {surface} >>"
     end = trim_tail(text, 3, 3 + len(surface), label)
     assert text[3:end] == expected
+
+
+def test_a_name_broken_across_a_line_is_the_same_name() -> None:
+    text = "Rich¬ ard McIntosh spoke. Richard McIntosh left. Massachu¬\nsetts."
+    entities = [
+        entity(text, "Rich¬ ard McIntosh", "PER"),
+        entity(text, "Richard McIntosh", "PER"),
+        entity(text, "Massachu¬\nsetts", "LOC"),
+    ]
+    groups = group_entities(entities)
+    assert [(g.name, g.label, g.count) for g in groups] == [
+        ("Richard McIntosh", "PER", 2),
+        ("Massachusetts", "LOC", 1),
+    ]
