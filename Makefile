@@ -38,8 +38,9 @@ logs: ## Follow the logs (one service: make logs s=entities)
 ps: ## Show the containers and their health
 	$(COMPOSE) ps
 
-bench: ## Throughput and latency of the running stack (make up first; N=200 articles)
-	@$(PYTHON) scripts/bench.py --url $(GATEWAY_URL) -n $(or $(N),200)
+bench: ## Throughput, latency and memory of the running stack (make up first; N=200, LANGID=tsv)
+	@$(PYTHON) scripts/bench.py --url $(GATEWAY_URL) -n $(or $(N),200) $(if $(LANGID),--langid $(LANGID))
+	@docker stats --no-stream --format 'table {{.Name}}\t{{.MemUsage}}\t{{.CPUPerc}}' $$($(COMPOSE) ps -q)
 
 seed: ## Submit seeds/* and print each article's status, language and entity count
 	@$(PYTHON) scripts/seed.py --url $(GATEWAY_URL) seeds/*.txt

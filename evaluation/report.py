@@ -95,8 +95,7 @@ def render_langid(section: dict[str, Any]) -> str:
         out += [
             "",
             f"Language stage memory: peak RSS {memory['peak_rss_mb']:.0f} MB in a fresh process "
-            f"after one text of each of the {memory['texts']} languages and kinds "
-            "(every model loaded)",
+            f"after {memory['texts']} texts, one per language and kind (every model loaded)",
         ]
     return "\n".join(out)
 

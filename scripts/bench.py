@@ -4,9 +4,13 @@ Submits N distinct articles built from seeds/ in batches, polls until every one 
 stored or failed, and prints figures: nothing is asserted. Traffic goes only to the
 gateway URL given (default: the local stack).
 Usage: python scripts/bench.py [--url http://127.0.0.1:8000] [-n 200] [--batch 50]
+                               [--langid ../shared/eval/langid/all.tsv]
+--langid builds the articles from the sentences of a lingua-style TSV (lang, kind, text),
+one language after another, so that every language model of the workers gets loaded.
 """
 
 import argparse
+import csv
 import json
 import statistics
 import sys
@@ -39,15 +43,38 @@ def articles(n: int) -> list[dict[str, str]]:
     ]
 
 
+def multilingual_articles(n: int, path: Path) -> list[dict[str, str]]:
+    """N articles of 5 sentences each, cycling through the languages of the TSV."""
+    by_language: dict[str, list[str]] = {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        for row in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
+            if len(row) >= 3 and row[1] == "sentences":
+                by_language.setdefault(row[0], []).append("\t".join(row[2:]))
+    languages = sorted(by_language)
+    run = uuid.uuid4().hex[:8]
+    out = []
+    for i in range(n):
+        sentences = by_language[languages[i % len(languages)]]
+        k = (i // len(languages)) * 5
+        out.append(
+            {
+                "external_id": f"bench-{run}-{i}",
+                "text": "\n\n".join(sentences[(k + j) % len(sentences)] for j in range(5)),
+            }
+        )
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", default="http://127.0.0.1:8000")
     parser.add_argument("-n", type=int, default=200)
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--langid", type=Path, help="TSV of sentences in many languages")
     args = parser.parse_args()
 
-    todo = articles(args.n)
+    todo = multilingual_articles(args.n, args.langid) if args.langid else articles(args.n)
     chars = sum(len(a["text"]) for a in todo)
     submitted: dict[str, float] = {}
     start = time.monotonic()
