@@ -15,6 +15,7 @@ import json
 import statistics
 import sys
 import time
+import unicodedata
 import uuid
 from pathlib import Path
 
@@ -48,8 +49,10 @@ def multilingual_articles(n: int, path: Path) -> list[dict[str, str]]:
     by_language: dict[str, list[str]] = {}
     with path.open(encoding="utf-8", newline="") as handle:
         for row in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
-            if len(row) >= 3 and row[1] == "sentences":
-                by_language.setdefault(row[0], []).append("\t".join(row[2:]))
+            text = "\t".join(row[2:])
+            # Control characters (U+0092 in some lines) are refused by the gateway (422).
+            if row[1:2] == ["sentences"] and not any(unicodedata.category(c) == "Cc" for c in text):
+                by_language.setdefault(row[0], []).append(text)
     languages = sorted(by_language)
     run = uuid.uuid4().hex[:8]
     out = []
