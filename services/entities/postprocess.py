@@ -198,9 +198,18 @@ _POSSESSIVE_RE = re.compile(r"(?<=\w)\s?['’]s$")
 _TRAILING_NUMBER_RE = re.compile(r"(?:\s+[\d.,:/-]*\d[\d.,:/-]*)+$")
 
 
+# A full stop glued to the next sentence ("SUISSE.Le", "Washington.16": lost spaces in
+# OCR and scraped text) ends the name; "U.S.A", "J.R.R." and "Amazon.com" do not match.
+_GLUED_SENTENCE_RE = re.compile(r"(?<=[^\W\d_]{2})\.(?=\d|[A-ZÀ-Ý][a-zà-ÿ])")
+
+
 def trim_tail(text: str, start: int, end: int, label: Label) -> int:
-    """End offset without a possessive ending, and without trailing numbers on PER."""
+    """End offset without a glued next sentence, a possessive ending, and trailing
+    numbers on PER."""
     surface = text[start:end]
+    match = _GLUED_SENTENCE_RE.search(surface)
+    if match:
+        surface = surface[: match.start()]
     match = _POSSESSIVE_RE.search(surface)
     if match and match.start() > 0:
         surface = surface[: match.start()]
@@ -227,12 +236,26 @@ def is_french_demonym(text: str, start: int, end: int) -> bool:
     return re.search(rf"(?<!\w){re.escape(stem)}(?:e|es|s)?(?!\w)", text) is not None
 
 
-def strip_leading_article(text: str, start: int, end: int, language: str) -> int:
-    """Start after a lower-case article ("the United States" -> "United States")."""
-    if language != "en":
+# Lower-case articles and prepositions the model sometimes takes into a name
+# ("la France", "l'Europe", "au Caire"). A capitalised one belongs to the name
+# ("La Haye", "Le Caire", "The Hague") and stays. French particles of surnames
+# ("de Gaulle", "du Bellay") stay too: persons are left alone.
+_LEADING_ARTICLE_RE = {
+    "en": re.compile(r"the\s+(?=[A-Z0-9])"),
+    "fr": re.compile(r"(?:(?:la|le|les|de|du|des|au|aux|à|en)\s+|[ld]['’])(?=[A-ZÀ-Ý0-9])"),
+}
+
+
+def strip_leading_article(
+    text: str, start: int, end: int, language: str, label: Label = "LOC"
+) -> int:
+    """Start after a lower-case article or preposition: "the United States" ->
+    "United States", "la France" -> "France", "l'Europe" -> "Europe"."""
+    pattern = _LEADING_ARTICLE_RE.get(language)
+    if pattern is None or (label == "PER" and language != "en"):
         return start
-    match = re.match(r"the\s+(?=[A-Z0-9])", text[start:end])
-    return start + match.end() if match else start
+    match = pattern.match(text, start, end)
+    return match.end() if match else start
 
 
 def surname_parts(surface: str) -> list[str]:
@@ -254,7 +277,7 @@ def postprocess(text: str, mentions: Sequence[Mention], context: Context) -> lis
     names = boilerplate_names(context.boilerplate)
     kept: list[Mention] = []
     for mention in mentions:
-        start = strip_leading_article(text, mention.start, mention.end, language)
+        start = strip_leading_article(text, mention.start, mention.end, language, mention.label)
         end = trim_tail(text, start, mention.end, mention.label)
         surface = text[start:end]
         if (

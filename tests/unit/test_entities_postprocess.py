@@ -281,6 +281,11 @@ def test_seed_expected_people(seeds: dict[str, tuple[str, list[Entity]]]) -> Non
         ("Henry V", "PER", "Henry V"),
         ("Adams", "PER", "Adams"),
         ("'s", "PER", "'s"),  # nothing before it: left to the other rules
+        ("SUISSE.Le", "LOC", "SUISSE"),  # a full stop glued to the next sentence
+        ("Washington.16", "LOC", "Washington"),
+        ("Napoléon III.Le roi", "PER", "Napoléon III"),
+        ("U.S.Army", "ORG", "U.S.Army"),  # initials, not a sentence
+        ("Amazon.com", "ORG", "Amazon.com"),
     ],
 )
 def test_trim_tail(surface: str, label: str, expected: str) -> None:
@@ -301,3 +306,25 @@ def test_a_name_broken_across_a_line_is_the_same_name() -> None:
         ("Richard McIntosh", "PER", 2),
         ("Massachusetts", "LOC", 1),
     ]
+
+
+@pytest.mark.parametrize(
+    ("surface", "label", "expected"),
+    [
+        ("la France", "LOC", "France"),
+        ("l'Europe", "LOC", "Europe"),
+        ("l’OTAN", "ORG", "OTAN"),
+        ("au Caire", "LOC", "Caire"),
+        ("de France", "LOC", "France"),
+        ("La Haye", "LOC", "La Haye"),  # capitalised: part of the name
+        ("Le Monde", "ORG", "Le Monde"),
+        ("de Gaulle", "PER", "de Gaulle"),  # a surname's particle
+        ("la guerre", "MISC", "la guerre"),  # no name after it: other rules decide
+    ],
+)
+def test_french_leading_articles_are_not_part_of_a_name(
+    surface: str, label: str, expected: str
+) -> None:
+    text = f"Selon {surface}, rien."
+    start, end = span(text, surface)
+    assert text[strip_leading_article(text, start, end, "fr", label) : end] == expected
