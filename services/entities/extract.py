@@ -193,7 +193,7 @@ def trim_span(text: str, start: int, end: int) -> tuple[int, int] | None:
     # (a title line without a full stop); keep the first line.
     for offset, ch in enumerate(text[start:end]):
         if ch in _LINE_BREAKS and not LINE_BREAK_HYPHEN_RE.search(
-            text, max(start, start + offset - 8), start + offset + 2
+            text, max(start, start + offset - 8), min(end, start + offset + 8)
         ):
             return trim_span(text, start, start + offset)
     if not any(ch.isalpha() for ch in text[start:end]):

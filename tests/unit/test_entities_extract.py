@@ -259,6 +259,13 @@ def test_join_broken_words(text: str, joined: str) -> None:
         assert all(text[i] == ch for i, ch in zip(index, out, strict=True))
 
 
+def test_trim_span_keeps_a_word_broken_across_a_line() -> None:
+    text = "X Massachu¬\n  setts Y\nZ"
+    assert trim_span(text, 2, text.index(" Y")) == (2, text.index(" Y"))
+    text = "X Massachu\nsetts Y"  # a plain line break still ends the span
+    assert trim_span(text, 2, text.index(" Y")) == (2, text.index("\n"))
+
+
 def test_a_name_broken_across_a_line_is_one_entity_with_offsets_into_the_text() -> None:
     text = "Yesterday the Governor of Massachu¬ setts met Rich¬ ard McIntosh in Boston."
     result = extract_entities(text, "en", MODELS)
