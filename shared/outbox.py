@@ -3,9 +3,11 @@
 Celery's Redis transport pops a message (BRPOP) before it records it as unacknowledged;
 if Redis goes down in between (a restart), that message is gone. So every send first
 writes the message to Redis under `newsflow:outbox:<article>:<task>`; the receiving task
-deletes it when it starts. A sweeper in every worker re-sends any entry older than
-VISIBILITY_TIMEOUT: a message that was lost, or one still waiting unusually long (then
-it runs twice, which the idempotent stages make harmless).
+deletes it when it starts. A sweeper in every worker re-sends an entry older than
+VISIBILITY_TIMEOUT once it can tell the message is not waiting in its queue: the queue is
+empty, or the message next in line was sent after it (queues are first in, first out).
+A bulk import with hours of backlog is therefore not sent twice. What the sweeper cannot
+date (a requeued message next in line) only delays it to a later sweep.
 """
 
 import json
@@ -18,6 +20,7 @@ import redis
 from celery import Celery
 
 from shared.ids import task_id
+from shared.names import TASK_QUEUES
 
 log = logging.getLogger(__name__)
 
@@ -48,17 +51,45 @@ def received(client: "redis.Redis[Any]", article_id: str, task_name: str) -> Non
     client.delete(outbox_key(article_id, task_name))
 
 
+_EMPTY = float("inf")  # an empty queue: every overdue entry of it was lost
+
+
+def next_in_line_sent_at(client: "redis.Redis[Any]", queue: str) -> float | None:
+    """When the message a queue delivers next was sent (its outbox entry), _EMPTY for an
+    empty queue, None when that cannot be told (no entry: requeued, or not from here)."""
+    # Kombu LPUSHes and BRPOPs: the right end of the list is next.
+    raw = client.lindex(queue, -1)
+    if raw is None:
+        return _EMPTY
+    try:
+        headers = json.loads(raw)["headers"]
+        article_id = str(headers["id"]).rsplit("-", 1)[0]
+        entry = client.get(outbox_key(article_id, str(headers["task"])))
+        return float(json.loads(entry)["sent_at"]) if entry is not None else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def resend_stale(app: Celery, client: "redis.Redis[Any]", older_than_s: float) -> int:
-    """Send again every outbox entry not received within `older_than_s`; how many."""
+    """Send again every outbox entry not received within `older_than_s` and not waiting
+    in its queue; how many."""
     now = time.time()
     resent = 0
+    heads: dict[str, float | None] = {}
     for key in client.scan_iter(match=f"{OUTBOX_PREFIX}*", count=500):
         raw = client.get(key)
         if raw is None:
             continue  # received meanwhile
         entry = json.loads(raw)
-        if now - float(entry["sent_at"]) < older_than_s:
+        sent_at = float(entry["sent_at"])
+        if now - sent_at < older_than_s:
             continue
+        queue = TASK_QUEUES.get(entry["task"], "celery")
+        if queue not in heads:
+            heads[queue] = next_in_line_sent_at(client, queue)
+        head = heads[queue]
+        if head is None or sent_at >= head:
+            continue  # possibly still waiting behind the queue's head: not lost
         article_id = str(entry["message"].get("id", ""))
         entry["sent_at"] = now
         ttl = client.ttl(key)

@@ -3,6 +3,7 @@ rows into the test PostgreSQL. Nothing is mocked."""
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -275,3 +276,41 @@ def test_outbox_resends_a_message_lost_before_it_was_received(broker: redis.Redi
     detect.apply(args=[message]).get()  # received: nothing left to re-send for it
     assert not broker.exists(key)
     assert broker.exists(outbox.outbox_key(envelope.id, TASK_ENTITIES))
+
+
+def test_outbox_does_not_resend_a_message_still_waiting_in_a_backlog(broker: redis.Redis) -> None:
+    """A bulk import can keep messages queued for longer than VISIBILITY_TIMEOUT; those are
+    not lost, and re-sending them would multiply the backlog."""
+    from services.ingest.tasks import process
+    from services.ingest.worker import app
+    from shared import outbox
+
+    for name in ("000_a204d967c10c7bac.txt", "002_8c30e152aa6e20cc.txt"):
+        process.apply(args=[seed_envelope(name).to_message()]).get()
+    assert len(queued(broker, QUEUE_LANGUAGE)) == 2
+    assert outbox.resend_stale(app, broker, older_than_s=0) == 0  # overdue, but queued
+    assert len(queued(broker, QUEUE_LANGUAGE)) == 2
+
+
+def test_outbox_resends_a_lost_message_while_later_ones_wait(broker: redis.Redis) -> None:
+    """Queues are first in, first out: a message sent before the one next in line, and not
+    received, was lost (here: popped off, as BRPOP does, and never recorded)."""
+    from services.ingest.tasks import process
+    from services.ingest.worker import app
+    from shared import outbox
+
+    first, second = (
+        seed_envelope("000_a204d967c10c7bac.txt"),
+        seed_envelope("002_8c30e152aa6e20cc.txt"),
+    )
+    process.apply(args=[first.to_message()]).get()
+    time.sleep(0.01)  # sent strictly before the second
+    process.apply(args=[second.to_message()]).get()
+    broker.rpop(QUEUE_LANGUAGE)  # the first one's message is gone
+    [(_, waiting)] = queued(broker, QUEUE_LANGUAGE)
+    assert waiting["id"] == second.id
+
+    assert outbox.resend_stale(app, broker, older_than_s=0) == 1
+    assert sorted(m["id"] for _, m in queued(broker, QUEUE_LANGUAGE)) == sorted(
+        [first.id, second.id]
+    )
