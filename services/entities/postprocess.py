@@ -289,6 +289,7 @@ def postprocess(text: str, mentions: Sequence[Mention], context: Context) -> lis
             continue
         kept.append(replace(mention, start=start, end=end))
 
+    kept = apply_capitalised_articles(text, kept, language)
     kept = apply_dateline(kept, context.dateline)
     if language == "fr":
         kept = [
@@ -300,6 +301,32 @@ def postprocess(text: str, mentions: Sequence[Mention], context: Context) -> lis
     kept = apply_surnames(text, kept)
     kept = apply_majority(text, kept)
     return sorted(kept, key=lambda m: (m.start, m.end))
+
+
+# A capitalised article opens a sentence or belongs to the name ("The Hague").
+_CAPITALISED_ARTICLE_RE = {
+    "en": re.compile(r"The\s+(?=[A-Z0-9])"),
+    "fr": re.compile(r"(?:(?:La|Le|Les)\s+|L['’])(?=[A-ZÀ-Ý0-9])"),
+}
+
+
+def apply_capitalised_articles(text: str, mentions: list[Mention], language: str) -> list[Mention]:
+    """ "The Commerce Department" at the start of a sentence loses its "The" when the
+    document also names "Commerce Department" without it; "The Hague", whose bare
+    form never occurs, keeps it."""
+    pattern = _CAPITALISED_ARTICLE_RE.get(language)
+    if pattern is None:
+        return mentions
+    bare = {
+        fold(text[m.start : m.end]) for m in mentions if not pattern.match(text, m.start, m.end)
+    }
+    result = []
+    for m in mentions:
+        match = pattern.match(text, m.start, m.end)
+        if match and fold(text[match.end() : m.end]) in bare:
+            m = replace(m, start=match.end())
+        result.append(m)
+    return result
 
 
 def apply_dateline(mentions: list[Mention], dateline: tuple[int, int] | None) -> list[Mention]:
@@ -361,6 +388,7 @@ __all__ = [
     "LINE_BREAK_HYPHEN_RE",
     "Context",
     "Mention",
+    "apply_capitalised_articles",
     "apply_dateline",
     "apply_majority",
     "apply_surnames",

@@ -10,6 +10,7 @@ from services.entities.grouping import group_entities
 from services.entities.postprocess import (
     Context,
     Mention,
+    apply_capitalised_articles,
     apply_dateline,
     apply_majority,
     apply_surnames,
@@ -328,3 +329,28 @@ def test_french_leading_articles_are_not_part_of_a_name(
     text = f"Selon {surface}, rien."
     start, end = span(text, surface)
     assert text[strip_leading_article(text, start, end, "fr", label) : end] == expected
+
+
+def test_a_capitalised_article_goes_when_the_document_names_it_without() -> None:
+    text = "The Commerce Department said so. A Commerce Department aide left. The Hague waits."
+    mentions = [
+        mention(text, "The Commerce Department", "ORG"),
+        mention(text, "Commerce Department", "ORG", nth=1),
+        mention(text, "The Hague", "LOC"),
+    ]
+    assert labels(text, apply_capitalised_articles(text, mentions, "en")) == [
+        ("Commerce Department", "ORG"),
+        ("Commerce Department", "ORG"),
+        ("The Hague", "LOC"),  # never without its article here
+    ]
+    text = "La France gagne. Puis la France perd. La Haye juge."
+    mentions = [
+        mention(text, "La France", "LOC"),
+        mention(text, "France", "LOC", nth=1),
+        mention(text, "La Haye", "LOC"),
+    ]
+    assert labels(text, apply_capitalised_articles(text, mentions, "fr")) == [
+        ("France", "LOC"),
+        ("France", "LOC"),
+        ("La Haye", "LOC"),
+    ]
