@@ -331,26 +331,35 @@ def test_french_leading_articles_are_not_part_of_a_name(
     assert text[strip_leading_article(text, start, end, "fr", label) : end] == expected
 
 
-def test_a_capitalised_article_goes_when_the_document_names_it_without() -> None:
-    text = "The Commerce Department said so. A Commerce Department aide left. The Hague waits."
+@pytest.mark.parametrize(
+    ("language", "text", "first", "bare", "kept"),
+    [
+        (
+            "en",
+            "The Commerce Department said so. A Commerce Department aide left. The Hague waits.",
+            "The Commerce Department",
+            "Commerce Department",
+            "The Hague",  # never without its article here
+        ),
+        (
+            "fr",
+            "La France gagne. Puis la France perd. La Haye juge.",
+            "La France",
+            "France",
+            "La Haye",
+        ),
+    ],
+)
+def test_a_capitalised_article_goes_when_the_document_names_it_without(
+    language: str, text: str, first: str, bare: str, kept: str
+) -> None:
     mentions = [
-        mention(text, "The Commerce Department", "ORG"),
-        mention(text, "Commerce Department", "ORG", nth=1),
-        mention(text, "The Hague", "LOC"),
+        mention(text, first, "LOC"),
+        mention(text, bare, "LOC", nth=1),
+        mention(text, kept, "LOC"),
     ]
-    assert labels(text, apply_capitalised_articles(text, mentions, "en")) == [
-        ("Commerce Department", "ORG"),
-        ("Commerce Department", "ORG"),
-        ("The Hague", "LOC"),  # never without its article here
-    ]
-    text = "La France gagne. Puis la France perd. La Haye juge."
-    mentions = [
-        mention(text, "La France", "LOC"),
-        mention(text, "France", "LOC", nth=1),
-        mention(text, "La Haye", "LOC"),
-    ]
-    assert labels(text, apply_capitalised_articles(text, mentions, "fr")) == [
-        ("France", "LOC"),
-        ("France", "LOC"),
-        ("La Haye", "LOC"),
+    assert labels(text, apply_capitalised_articles(text, mentions, language)) == [
+        (bare, "LOC"),
+        (bare, "LOC"),
+        (kept, "LOC"),
     ]
