@@ -30,3 +30,12 @@ def article_id(text: str, external_id: str | None = None) -> str:
 def task_id(article_id: str) -> str:
     """A Celery task id that carries the article id, so every log line can name it."""
     return f"{article_id}-{uuid.uuid4().hex[:12]}"
+
+
+_TASK_ID_RE = re.compile(r"^([0-9a-f]{32})-[0-9a-f]+$")
+
+
+def article_id_of_task(task_id_: str) -> str | None:
+    """The article id a task_id() carries, or None for a task id of another shape."""
+    match = _TASK_ID_RE.match(task_id_)
+    return match.group(1) if match else None

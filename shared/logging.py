@@ -2,19 +2,17 @@
 
 import json
 import logging
-import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
+from shared.ids import article_id_of_task
+
 article_id_var: ContextVar[str | None] = ContextVar("article_id", default=None)
 
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "data"}
-# Task ids are "<article id>-<random>" (shared.ids.task_id), so Celery's own lines
-# ("Task … received", "… succeeded") can be tied to the article too.
-_TASK_ID = re.compile(r"^([0-9a-f]{32})-[0-9a-f]+$")
 
 
 def _celery_fields(record: logging.LogRecord) -> dict[str, object]:
@@ -25,9 +23,11 @@ def _celery_fields(record: logging.LogRecord) -> dict[str, object]:
     fields: dict[str, object] = {"task_id": data.get("id"), "task": data.get("name")}
     if "runtime" in data:
         fields["runtime_s"] = round(float(data["runtime"]), 4)
-    match = _TASK_ID.match(str(data.get("id", "")))
-    if match:
-        fields["article_id"] = match.group(1)
+    # Task ids carry the article id (shared.ids.task_id), so Celery's own lines
+    # ("Task … received", "… succeeded") can be tied to the article too.
+    article_id = article_id_of_task(str(data.get("id", "")))
+    if article_id:
+        fields["article_id"] = article_id
     return fields
 
 

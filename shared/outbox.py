@@ -19,7 +19,7 @@ from typing import Any
 import redis
 from celery import Celery
 
-from shared.ids import task_id
+from shared.ids import article_id_of_task, task_id
 from shared.names import TASK_QUEUES
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,9 @@ def next_in_line_sent_at(client: "redis.Redis[Any]", queue: str) -> float | None
         return _EMPTY
     try:
         headers = json.loads(raw)["headers"]
-        article_id = str(headers["id"]).rsplit("-", 1)[0]
+        article_id = article_id_of_task(str(headers["id"]))
+        if article_id is None:
+            return None
         entry = client.get(outbox_key(article_id, str(headers["task"])))
         return float(json.loads(entry)["sent_at"]) if entry is not None else None
     except (ValueError, KeyError, TypeError):

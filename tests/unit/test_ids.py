@@ -1,6 +1,6 @@
 import unicodedata
 
-from shared.ids import article_id, normalise_for_id
+from shared.ids import article_id, article_id_of_task, normalise_for_id, task_id
 
 
 def test_id_ignores_whitespace_and_unicode_form() -> None:
@@ -27,3 +27,10 @@ def test_id_is_32_hex_chars() -> None:
 
 def test_normalise_for_id_collapses_whitespace() -> None:
     assert normalise_for_id(" a \n\n b\t c ") == "a b c"
+
+
+def test_task_ids_carry_the_article_id() -> None:
+    aid = article_id("Texte A")
+    assert article_id_of_task(task_id(aid)) == aid
+    assert article_id_of_task("d3b07384-not-ours") is None
+    assert article_id_of_task(aid) is None  # no random part: not a task_id()
