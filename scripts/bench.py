@@ -80,9 +80,7 @@ def main() -> int:
 
     todo = multilingual_articles(args.n, args.langid) if args.langid else articles(args.n)
     chars = sum(len(a["text"]) for a in todo)
-    submitted: dict[str, float] = {}
-    received: dict[str, datetime] = {}  # the gateway's received_at, per stored article
-    latencies: dict[str, float] = {}
+    submitted: list[str] = []
     start = time.monotonic()
     for i in range(0, len(todo), args.batch):
         body = json.dumps({"articles": todo[i : i + args.batch]}).encode()
@@ -90,15 +88,15 @@ def main() -> int:
         if code != 202:
             print(f"batch refused: HTTP {code} {answer}", file=sys.stderr)
             return 1
-        now = time.monotonic()
-        submitted.update({aid: now for aid in answer["ids"]})
+        submitted.extend(answer["ids"])
     submit_s = time.monotonic() - start
 
     # Latency is the server's own: metadata.stored_at - metadata.received_at. Polling
     # only finds out when an article settled, so it walks the pending articles in
     # submission order and stops at a few unsettled ones: the bench's own requests must
     # not take the CPU the stack is being measured on.
-    done: dict[str, float] = {}
+    done: set[str] = set()
+    received: dict[str, datetime] = {}  # the gateway's received_at, per stored article
     stored_at: dict[str, datetime] = {}
     failed = 0
     deadline = start + args.timeout
@@ -113,13 +111,12 @@ def main() -> int:
                 if misses >= 3:
                     break
                 continue
-            done[aid] = time.monotonic()
+            done.add(aid)
             if article["status"] == "failed":
                 failed += 1
                 continue
             stored_at[aid] = datetime.fromisoformat(meta["stored_at"])
             received[aid] = datetime.fromisoformat(meta["received_at"])
-            latencies[aid] = (stored_at[aid] - received[aid]).total_seconds()
         time.sleep(0.5)
     first_received = min(received.values()) if received else None
     total_s = (
@@ -128,7 +125,7 @@ def main() -> int:
         else time.monotonic() - start
     )
 
-    spread = sorted(latencies.values())
+    spread = sorted((stored_at[a] - received[a]).total_seconds() for a in stored_at)
     q = statistics.quantiles(spread, n=20) if len(spread) >= 2 else spread * 19
     print(f"articles            {args.n} ({chars / args.n:.0f} chars each on average)")
     print(f"settled             {len(done)} ({failed} failed, {args.n - len(done)} unsettled)")
