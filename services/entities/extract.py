@@ -225,8 +225,6 @@ def join_broken_words(text: str) -> tuple[str, list[int] | None]:
     """(text with line-break hyphens removed, index of each of its characters in
     `text`), or (text, None) when there is nothing to join. The model sees
     "Massachusetts"; the entity's offsets still index the text as given."""
-    if "¬" not in text and "\u00ad" not in text:
-        return text, None
     pieces: list[str] = []
     index: list[int] = []
     position = 0
