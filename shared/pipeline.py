@@ -89,16 +89,15 @@ class PipelineTask(Task):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         settings = get_settings()
         article_id = article_id_of(args)
-        key = deliveries_key(article_id, self.stage) if article_id else None
-        counted = False
+        counted: str | None = None  # the deliveries key, once counted up
         try:
             if article_id is not None:
                 outbox.received(self.status.client, article_id, self.name)
-            if key is not None:
                 # Counted up on start, down on any end the process lives to see: what is
                 # left over are deliveries whose worker died mid-task.
+                key = deliveries_key(article_id, self.stage)
                 started = int(self.status.client.incr(key))
-                counted = True
+                counted = key
                 self.status.client.expire(
                     key, settings.visibility_timeout * (settings.max_deliveries + 2)
                 )
@@ -116,9 +115,9 @@ class PipelineTask(Task):
                 raise
             self._retry(exc, settings.max_attempts - 1, "stage error, trying again")
         finally:
-            if counted and key is not None:
+            if counted is not None:
                 try:
-                    self.status.client.decr(key)
+                    self.status.client.decr(counted)
                 except redis.exceptions.RedisError:
                     log.warning("could not count the delivery down", extra={"stage": self.stage})
 
