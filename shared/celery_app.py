@@ -7,6 +7,12 @@ from celery import Celery, signals
 from shared.logging import article_id_var, configure_logging
 from shared.names import TASK_QUEUES
 from shared.settings import Settings, get_settings
+from shared.worker_health import (
+    heartbeat_step,
+    install_soft_timeout_guard,
+    task_finished,
+    task_started,
+)
 
 
 def base_config(settings: Settings) -> dict[str, Any]:
@@ -34,6 +40,12 @@ def base_config(settings: Settings) -> dict[str, Any]:
         "task_ignore_result": True,
         "worker_prefetch_multiplier": 4,
         "worker_concurrency": settings.worker_concurrency,
+        # A new pool process only has to run Celery's own initialiser (models are loaded
+        # once in the main process, before the fork): well under a second idle, a few
+        # seconds on a saturated machine. Celery's 4 s default turned CPU load into an
+        # endless kill-and-restart loop; 60 s is a wide margin that still ends a pool
+        # process stuck at start within a minute.
+        "worker_proc_alive_timeout": settings.worker_proc_alive_timeout,
         "worker_hijack_root_logger": False,
         "worker_send_task_events": False,
         "enable_utc": True,
@@ -45,6 +57,8 @@ def create_celery_app(service: str, include: list[str] | None = None, **override
     app = Celery(f"newsflow-{service}", include=include or [])
     app.conf.update(base_config(settings))
     app.conf.update(overrides)
+    # Every worker reports whether its pool can work (shared/worker_health.py).
+    app.steps["consumer"].add(heartbeat_step(service, settings))
 
     @signals.worker_ready.connect(weak=False)
     def _start_outbox_sweeper(**_: Any) -> None:
@@ -69,9 +83,15 @@ def _article_id_from(args: Any) -> str | None:
 
 @signals.task_prerun.connect(weak=False)
 def _bind_article_id(args: Any = None, **_: Any) -> None:
+    task_started()
     article_id_var.set(_article_id_from(args))
 
 
 @signals.task_postrun.connect(weak=False)
 def _unbind_article_id(**_: Any) -> None:
     article_id_var.set(None)
+    task_finished()
+
+
+# Pool processes forked from now on ignore a soft time limit that arrives between tasks.
+install_soft_timeout_guard()

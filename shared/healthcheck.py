@@ -1,34 +1,31 @@
 """Container healthchecks: `python -m shared.healthcheck http URL | celery WORKER`.
 
-Pure stdlib + celery, so checking a heavy worker never imports its NLP libraries.
+Pure stdlib plus the settings, so checking a heavy worker never imports its NLP
+libraries, nor Celery: a worker is checked through the report its main process writes
+(shared/worker_health.py), which says whether a pool process is up and is fresh only
+while the worker's event loop runs connected to the broker.
 """
 
-import socket
 import sys
 import urllib.request
 
+from shared.settings import get_settings
+from shared.worker_health import check_report_file
 
-def check_http(url: str) -> bool:
+
+def check_http(url: str) -> str | None:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
+            return None if response.status == 200 else f"HTTP {response.status}"
+    except OSError as exc:
+        return f"{type(exc).__name__}: {exc}"
 
 
-def check_celery(worker: str) -> bool:
-    """Ping this container's own worker node (`-n <worker>@%h`) through the broker."""
-    from celery import Celery
-
-    from shared.settings import get_settings
-
-    app = Celery(broker=get_settings().redis_url)
-    node = f"{worker}@{socket.gethostname()}"
-    try:
-        replies = app.control.ping(destination=[node], timeout=8)
-    finally:
-        app.close()
-    return any(node in reply for reply in replies)
+def check_worker(worker: str) -> str | None:
+    settings = get_settings()
+    return check_report_file(
+        settings.worker_health_file, settings.worker_heartbeat_timeout, stage=worker
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -36,9 +33,9 @@ def main(argv: list[str]) -> int:
         print("usage: python -m shared.healthcheck http URL | celery WORKER", file=sys.stderr)
         return 2
     kind, target = argv
-    ok = check_http(target) if kind == "http" else check_celery(target)
-    print("healthy" if ok else "unhealthy")
-    return 0 if ok else 1
+    problem = check_http(target) if kind == "http" else check_worker(target)
+    print("healthy" if problem is None else f"unhealthy: {problem}")
+    return 0 if problem is None else 1
 
 
 if __name__ == "__main__":

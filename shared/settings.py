@@ -55,6 +55,34 @@ class Settings(BaseSettings):
     )
     worker_concurrency: int = 1
 
+    # Worker health (shared/worker_health.py): what makes a worker container healthy.
+    worker_proc_alive_timeout: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds a new pool process has to report up before Celery kills it",
+    )
+    worker_startup_timeout: int = Field(
+        600, gt=0, description="Seconds the main process may take to load its models"
+    )
+    worker_pool_start_attempts: int = Field(
+        3, ge=1, description="Pool processes failing to start in a row before the worker exits"
+    )
+    worker_heartbeat_seconds: float = Field(
+        5.0, gt=0, description="How often the main process reports its pool"
+    )
+    worker_heartbeat_timeout: float = Field(
+        30.0, gt=0, description="A worker whose report is older than this is dead"
+    )
+    worker_health_file: str = Field(
+        "/tmp/newsflow-worker-health.json",
+        description="Where the main process writes its report for the container healthcheck",
+    )
+    pipeline_stall_seconds: float = Field(
+        45.0,
+        gt=0,
+        description="A stage with messages this old and no progress for this long is stuck",
+    )
+
     # Language stage
     language_min_chars: int = Field(
         20, description="Shorter paragraphs count as undecidable ('und') on their own"
@@ -68,6 +96,11 @@ class Settings(BaseSettings):
     # Entities stage: spaCy pipeline per language code
     spacy_model_fr: str = "fr_core_news_md"
     spacy_model_en: str = "en_core_web_sm"
+    entities_max_chars: int = Field(
+        1_000_000,
+        gt=0,
+        description="Longest text spaCy is run on (nlp.max_length); longer ones fail the stage",
+    )
 
     log_level: str = "INFO"
     log_json: bool = True

@@ -97,5 +97,11 @@ class ContentRegistry:
         return owner.decode() if isinstance(owner, bytes) else str(owner or article_id)
 
 
-def redis_client(url: str) -> "redis.Redis[Any]":
-    return redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=5)
+def redis_client(url: str, timeout_s: float | None = None) -> "redis.Redis[Any]":
+    """A client; `timeout_s` also bounds each command (for callers that must not hang)."""
+    return redis.Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_connect_timeout=timeout_s or 5,
+        socket_timeout=timeout_s,
+    )
