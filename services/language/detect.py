@@ -150,6 +150,12 @@ def _lingua() -> Any:
     return LanguageDetectorBuilder.from_languages(*languages).with_low_accuracy_mode().build()
 
 
+def preload() -> None:
+    """Load langdetect's profiles and build lingua's detector (once per process)."""
+    _factory()
+    _lingua()
+
+
 def lingua_probabilities(text: str) -> dict[str, float]:
     detector = _lingua()
     if detector is None:
