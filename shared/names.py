@@ -33,3 +33,12 @@ STAGE_TASKS: dict[str, str] = {
     STAGE_ENTITIES: TASK_ENTITIES,
     STAGE_STORAGE: TASK_STORE,
 }
+
+# The pipeline's stages in order, each with the queue it consumes (health reports and
+# /health/pipeline walk this; a worker's stage is its service name).
+STAGE_QUEUES: dict[str, str] = {
+    STAGE_INGEST: QUEUE_INGEST,
+    STAGE_LANGUAGE: QUEUE_LANGUAGE,
+    STAGE_ENTITIES: QUEUE_ENTITIES,
+    STAGE_STORAGE: QUEUE_STORAGE,
+}

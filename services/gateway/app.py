@@ -10,7 +10,6 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
 from services.gateway import queries
@@ -21,6 +20,7 @@ from services.gateway.errors import (
     api_error_handler,
     backend_unavailable_handler,
 )
+from services.gateway.health import health_router
 from services.gateway.intake import parse_batch, parse_single, read_body
 from services.gateway.redrive import redrive_router
 from services.gateway.schemas import Accepted, BatchAccepted, Limits, submission_schema
@@ -214,31 +214,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with gateway.sessions() as session:
             return {"items": queries.list_entities(session, label=label, q=q, limit=limit)}
 
-    @app.get("/health")
-    def health() -> dict[str, str]:
-        """The process is up."""
-        return {"status": "ok"}
-
-    @app.get("/ready")
-    def ready() -> JSONResponse:
-        """Redis and PostgreSQL are reachable."""
-        checks: dict[str, str] = {}
-        try:
-            redis.ping()
-            checks["redis"] = "ok"
-        except Exception as exc:
-            checks["redis"] = f"error: {type(exc).__name__}"
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            checks["postgres"] = "ok"
-        except Exception as exc:
-            checks["postgres"] = f"error: {type(exc).__name__}"
-        ok = all(v == "ok" for v in checks.values())
-        return JSONResponse(
-            {"status": "ready" if ok else "unavailable", **checks}, status_code=200 if ok else 503
-        )
-
+    app.include_router(health_router(redis, engine, settings))
     app.include_router(
         redrive_router(gateway), dependencies=[Depends(require_write)], responses=_AUTH_RESPONSES
     )

@@ -119,7 +119,9 @@ def test_public_read_opens_reads_only(path: str) -> None:
         assert open_client.post("/articles", json={"text": "t"}).status_code == 401
 
 
-@pytest.mark.parametrize("path", ["/health", "/ready", "/docs", "/openapi.json"])
+@pytest.mark.parametrize(
+    "path", ["/health", "/ready", "/health/pipeline", "/docs", "/openapi.json"]
+)
 def test_operational_endpoints_stay_open(client: TestClient, path: str) -> None:
     assert client.get(path).status_code in (200, 503)  # /ready: 503, backends are down
     assert client.get(path).status_code != 401

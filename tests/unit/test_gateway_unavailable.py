@@ -36,6 +36,12 @@ def test_ready_reports_each_backend(client: TestClient) -> None:
     assert answer.json()["postgres"].startswith("error")
 
 
+def test_pipeline_health_is_503_without_redis(client: TestClient) -> None:
+    answer = client.get("/health/pipeline")
+    assert answer.status_code == 503
+    assert answer.json()["detail"][0]["type"] == "service_unavailable"
+
+
 def test_submit_is_503_with_retry_after(client: TestClient) -> None:
     answer = client.post("/articles", json={"text": "Bonjour tout le monde."}, headers=KEY)
     assert answer.status_code == 503
