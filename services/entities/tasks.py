@@ -16,10 +16,21 @@ def paragraph_codes(count: int, language: LanguageResult) -> list[str]:
     return [by_index.get(index, "und") for index in range(count)]
 
 
+class TextTooLongError(ValueError):
+    """Longer than ENTITIES_MAX_CHARS: spaCy's memory grows with the text's length."""
+
+
 def entities_impl(envelope: ArticleEnvelope, settings: Settings) -> ArticleEnvelope:
     if envelope.clean is None or envelope.language is None:
         raise ValueError("envelope lacks clean text or language: earlier stages did not run")
     clean, language = envelope.clean, envelope.language
+    if len(clean.text) > settings.entities_max_chars:
+        # A permanent error: the article ends failed with this reason, and can be
+        # re-driven once ENTITIES_MAX_CHARS is raised.
+        raise TextTooLongError(
+            f"clean text of {len(clean.text)} characters is longer than "
+            f"ENTITIES_MAX_CHARS={settings.entities_max_chars}"
+        )
     dateline = clean.dateline
     result = extract_entities(
         clean.text,

@@ -272,3 +272,24 @@ def test_a_name_broken_across_a_line_is_one_entity_with_offsets_into_the_text() 
     assert_offsets(text, result)
     assert ("LOC", "Massachu¬ setts") in found(result)
     assert ("PER", "Rich¬ ard McIntosh") in found(result)
+
+
+def test_text_longer_than_entities_max_chars_fails_the_stage_before_spacy() -> None:
+    from datetime import UTC, datetime
+
+    from services.entities.tasks import TextTooLongError, entities_impl
+    from shared.envelope import ArticleEnvelope, ArticleInput, CleanArticle, LanguageResult
+    from shared.settings import Settings
+
+    text = "Emmanuel Macron était à Paris. " * 10
+    envelope = ArticleEnvelope(
+        id="a1",
+        received_at=datetime.now(UTC),
+        input=ArticleInput(text=text),
+        clean=CleanArticle(title=None, text=text, paragraphs=[], content_hash="h"),
+        language=LanguageResult(code="fr", confidence=1.0, paragraphs=[], detector="t"),
+    )
+    with pytest.raises(TextTooLongError, match=f"{len(text)} characters .* ENTITIES_MAX_CHARS=100"):
+        entities_impl(envelope, Settings(entities_max_chars=100))
+    done = entities_impl(envelope, Settings(entities_max_chars=len(text)))
+    assert done.entities is not None and done.entities.status == "extracted"
