@@ -36,7 +36,7 @@ debian_mirror() {
         uri=$(awk -v suite="$SUITE" '
             /^URIs:/ {u=$2} /^Suites:/ {for (i=2;i<=NF;i++) if ($i==suite) s=1}
             /^$/ {if (u!="" && s && u !~ /security/) {print u; exit} u=""; s=0}
-            END {if (u!="" && s && u !~ /security/) print u}' "$f" | head -n1)
+            END {if (u!="" && s && u !~ /security/) print u}' "$f" | sed -n 1p)
         if [ -n "$uri" ]; then echo "$uri"; return; fi
     done
     for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
