@@ -74,9 +74,6 @@ class WorkerReport:
     def is_fresh(self, now: float, timeout_s: float) -> bool:
         return now - self.at <= timeout_s
 
-    def can_work(self, now: float, timeout_s: float) -> bool:
-        return self.is_fresh(now, timeout_s) and self.ready > 0
-
 
 @dataclass
 class PoolWatch:

@@ -76,7 +76,7 @@ def test_stage_that_cannot_start_is_named_and_unhealthy(
         assert "no worker can take tasks" in entities["reason"]
         assert by_stage["ingest"]["status"] == "ok"  # only the broken stage is named
 
-        # Never healthy; the start-up deadline (45 s) ends the process non-zero and
+        # Never healthy; the start-up deadline (90 s) ends the process non-zero and
         # the restart policy starts it again.
         seen: set[str] = set()
         deadline = time.monotonic() + 180
