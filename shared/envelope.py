@@ -87,6 +87,9 @@ class LanguageResult(BaseModel):
     confidence: float
     paragraphs: list[ParagraphLanguage]
     detector: str
+    # Why the code is "und" (e.g. "unsupported_script:ethiopic", "unknown_language:closest=so",
+    # "low_confidence"); None when a language was named. Optional: older envelopes lack it.
+    reason: str | None = None
 
 
 class Entity(BaseModel):

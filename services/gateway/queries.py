@@ -60,6 +60,7 @@ def get_article(session: Session, article_id: str) -> dict[str, Any] | None:
             "code": article.language,
             "confidence": article.language_confidence,
             "detector": article.language_detector,
+            "reason": article.language_reason,
             "paragraphs": [
                 {
                     "index": p.index,

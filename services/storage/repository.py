@@ -58,6 +58,7 @@ def upsert_article(session: Session, envelope: ArticleEnvelope) -> None:
         "language": language.code if language else None,
         "language_confidence": language.confidence if language else None,
         "language_detector": language.detector if language else None,
+        "language_reason": language.reason if language else None,
         "entities_status": entities.status if entities else None,
         "entities_reason": entities.reason if entities else None,
         "model_name": entities.model if entities else None,

@@ -76,6 +76,7 @@ class Article(Base):
     language: Mapped[str | None] = mapped_column(String(8), index=True)
     language_confidence: Mapped[float | None] = mapped_column(Float)
     language_detector: Mapped[str | None] = mapped_column(Text)
+    language_reason: Mapped[str | None] = mapped_column(Text)
     entities_status: Mapped[str | None] = mapped_column(String(16))
     entities_reason: Mapped[str | None] = mapped_column(Text)
     model_name: Mapped[str | None] = mapped_column(Text)
