@@ -14,9 +14,11 @@ from services.language.detect import (
     detect_language,
     detect_paragraph,
     detector_name,
+    fit_excess,
     is_detectable,
     letter_count,
     normalise_code,
+    unsupported_script,
     vote,
 )
 
@@ -83,15 +85,17 @@ def test_symbols_digits_and_tiny_texts_are_und_with_zero_confidence() -> None:
     assert [(p.code, p.confidence) for p in result.paragraphs[1:]] == [("und", 0.0)] * 3
 
 
-def test_short_text_gets_a_language_only_when_confident() -> None:
+def test_short_text_gets_a_language_only_when_confident(monkeypatch: pytest.MonkeyPatch) -> None:
     # A few words are decided when the detectors agree ...
     assert detect_paragraph("Hund und Katze")[0] == "de"
     assert detect_paragraph("gouvernement")[0] == "fr"
     # ... a unique script is confident even in two characters ...
     assert detect_paragraph("Привет")[0] in {"ru", "bg", "mk", "uk"}
-    # ... an ambiguous word below SHORT_MIN_CONFIDENCE is not.
+    # ... an ambiguous word is not: its best guess is below SHORT_MIN_CONFIDENCE.
+    assert detect_paragraph("Taxi") == ("und", 0.0)
+    monkeypatch.setattr(detect, "SHORT_MIN_CONFIDENCE", 0.0)
     code, confidence = detect_paragraph("Taxi")
-    assert code == "und" or confidence >= SHORT_MIN_CONFIDENCE
+    assert code != "und" and 0.0 < confidence < SHORT_MIN_CONFIDENCE
 
 
 def test_below_min_confidence_is_und() -> None:
@@ -194,3 +198,95 @@ def test_same_text_same_answer_across_processes() -> None:
         outputs.append(json.loads(done.stdout))
     here = [detect_language(paragraphs, min_confidence=0.1, seed=s).model_dump() for s in (0, 3)]
     assert outputs[0] == outputs[1] == here
+
+
+# --- honest codes: a language Newsflow does not know is "und" with a reason ------------------
+
+YORUBA = (
+    "Ìjọba orílẹ̀-èdè Nàìjíríà ti kéde pé àwọn òṣìṣẹ́ ìjọba yóò gba owó oṣù tuntun láti "
+    "oṣù tó ń bọ̀, gẹ́gẹ́ bí àdéhùn tí wọ́n ṣe pẹ̀lú àwọn ẹgbẹ́ òṣìṣẹ́ ní ìlú Àbújá."
+)
+XHOSA = (
+    "Urhulumente uthe uza kwakha izikolo ezintsha kweli phondo kulo nyaka, kwaye abantwana "
+    "abaninzi baza kufumana ithuba lokufunda kufutshane namakhaya abo."
+)
+ZULU = (
+    "Uhulumeni uthe uzokwakha izikole ezintsha kulesi sifundazwe kulo nyaka, futhi izingane "
+    "eziningi zizothola ithuba lokufunda eduze namakhaya azo."
+)
+# Hausa and Oromo: languages neither detector knows (langdetect said Indonesian and Somali).
+HAUSA = (
+    "Gwamnatin tarayyar Najeriya ta ce za ta fara biyan ma'aikata sabon albashi daga watan "
+    "gobe, bayan tattaunawar da ta yi da kungiyoyin kwadago a birnin Abuja ranar Talata. "
+    "Shugaban kungiyar ya ce ma'aikatan sun amince da yarjejeniyar, amma za su sa ido sosai "
+    "domin ganin gwamnati ta cika alkawuran da ta dauka."
+)
+OROMO = (
+    "Mootummaan Itiyoophiyaa hojjettoota mootummaaf mindaa haaraa ji'a dhufu irraa eegalee "
+    "kaffaluuf murteesseera. Dhaabbileen hojjettootaa waliigaltee kana simataniiru, garuu "
+    "mootummaan abdii kenne akka guutu hordofuu akka itti fufan himaniiru."
+)
+AMHARIC = "የኢትዮጵያ መንግሥት ለሠራተኞች አዲስ የደመወዝ ጭማሪ ማድረጉን አስታወቀ። ጭማሪው ከሚቀጥለው ወር ጀምሮ ተግባራዊ ይሆናል።"
+
+
+@pytest.mark.parametrize(("text", "code"), [(YORUBA, "yo"), (XHOSA, "xh"), (ZULU, "zu")])
+def test_a_language_only_lingua_knows_gets_its_code(text: str, code: str) -> None:
+    result = detect_language([text])
+    assert (result.code, result.reason) == (code, None)
+    assert result.confidence > 0.5
+
+
+@pytest.mark.parametrize(
+    ("text", "closest"),
+    [
+        pytest.param(
+            HAUSA,
+            "id",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="known gap: a short Hausa paragraph has too few windows to show that "
+                "lingua's Yoruba is unstable (long Hausa articles are und)",
+            ),
+        ),
+        (OROMO, "so"),
+    ],
+)
+def test_an_unknown_language_is_und_with_a_reason_not_its_closest_relative(
+    text: str, closest: str
+) -> None:
+    result = detect_language([text])
+    assert (result.code, result.confidence) == ("und", 0.0)
+    assert result.reason is not None and result.reason.startswith("unknown_language")
+    assert all(p.code == "und" for p in result.paragraphs)
+
+
+def test_a_script_no_supported_language_uses_is_und_with_a_reason() -> None:
+    assert unsupported_script(AMHARIC) == "ethiopic"
+    assert unsupported_script(FR_1) is None
+    assert unsupported_script("这是一个关于中国经济的新闻") is None
+    result = detect_language([AMHARIC])
+    assert (result.code, result.reason) == ("und", "unsupported_script:ethiopic")
+
+
+def test_known_languages_keep_their_code_and_no_reason() -> None:
+    for paragraphs, code in (([FR_1, FR_2], "fr"), ([EN_FOOTER * 4], "en"), ([DE_1], "de")):
+        result = detect_language(paragraphs)
+        assert (result.code, result.reason) == (code, None)
+    # An article mostly in an unknown language is und even with a line of English in it.
+    result = detect_language([OROMO, EN_FOOTER, OROMO])
+    assert result.code == "und" and result.reason is not None
+    assert result.paragraphs[1].code == "en"
+
+
+def test_fit_tells_a_language_from_an_unknown_relative() -> None:
+    trigrams, excess = fit_excess(FR_1 + " " + FR_2, "fr")
+    assert trigrams > 100 and excess is not None and abs(excess) < 0.9
+    _, oromo_as_somali = fit_excess(OROMO, "so")
+    assert oromo_as_somali is not None and oromo_as_somali > 1.5
+    assert fit_excess(YORUBA, "yo")[1] is None  # no langdetect profile: not checked
+
+
+def test_und_reasons_for_nothing_to_detect() -> None:
+    assert detect_language([]).reason == "no_letters"
+    assert detect_language(["12 345 --"]).reason == "no_letters"
+    assert detect_language([FR_1], min_confidence=1.01).reason == "low_confidence"
