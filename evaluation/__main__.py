@@ -86,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
             determinism_texts=args.determinism,
             log=log,
         )
+    if "langid" in parts:
+        results["news_langid"] = langid.evaluate_news(data, log=log)
     if "ner" in parts:
         results["ner"] = ner.evaluate(
             data,

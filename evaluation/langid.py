@@ -380,3 +380,121 @@ def evaluate(
         "determinism": determinism,
         "memory": memory,
     }
+
+
+# --- news in many languages (news-langid/dev.jsonl) ------------------------------------------
+
+
+def named_languages() -> set[str]:
+    """Codes Newsflow can answer: langdetect's and lingua's languages."""
+    from services.language.detect import _LINGUA_CODE_FIXES
+
+    named = langdetect_languages()
+    try:
+        from lingua import Language
+    except ImportError:
+        return named
+    for language in Language.all():
+        code = str(language.iso_code_639_1.name).lower()
+        named.add(_LINGUA_CODE_FIXES.get(code, code))
+    return named
+
+
+def news_detectors(settings: Settings, names: Sequence[str]) -> dict[str, Callable[[str], str]]:
+    """Whole-article detectors: Newsflow on ingest's paragraphs, stock langdetect, stock
+    lingua (all its languages, low-accuracy mode, as the language stage loads it)."""
+    from services.ingest.cleaning import clean_article
+    from shared.envelope import ArticleInput
+
+    def run_newsflow(text: str) -> str:
+        clean = clean_article(ArticleInput(text=text))
+        result = detect_language(
+            [clean.text[p.start : p.end] for p in clean.paragraphs],
+            min_chars=settings.language_min_chars,
+            min_confidence=settings.language_min_confidence,
+            seed=settings.language_seed,
+        )
+        return result.code
+
+    built: dict[str, Callable[[str], str]] = {}
+    for name in names:
+        if name == "newsflow":
+            built[name] = run_newsflow
+        elif name == "langdetect":
+            built[name] = stock_langdetect()
+        elif name == "lingua-low":
+            try:
+                from lingua import LanguageDetectorBuilder
+            except ImportError:
+                continue
+            detector = LanguageDetectorBuilder.from_all_languages().with_low_accuracy_mode().build()
+
+            def run_lingua(text: str, detector: Any = detector) -> str:
+                language = detector.detect_language_of(text)
+                if language is None:
+                    return UNDETERMINED
+                return normalise_code(str(language.iso_code_639_1.name))
+
+            built[name] = run_lingua
+    return built
+
+
+def score_news(
+    articles: list[tuple[str, str]], detect: Callable[[str], str], named: set[str]
+) -> dict[str, Any]:
+    """Per language: share right, und, wrong; mean right over the named languages; share of
+    articles in other languages answered und (or right)."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"right": 0, "und": 0, "wrong": 0})
+    started = time.perf_counter()
+    for lang, text in articles:
+        code = detect(text)
+        outcome = "right" if code == lang else "und" if code == UNDETERMINED else "wrong"
+        counts[lang][outcome] += 1
+    elapsed = time.perf_counter() - started
+    per_language = {
+        lang: {k: round(v / sum(c.values()), 4) for k, v in c.items()} | {"n": sum(c.values())}
+        for lang, c in sorted(counts.items())
+    }
+    known = [v["right"] for lang, v in per_language.items() if lang in named]
+    others = [
+        (c["und"] + c["right"], sum(c.values())) for lang, c in counts.items() if lang not in named
+    ]
+    return {
+        "per_language": per_language,
+        "named_mean_right": round(sum(known) / len(known), 4) if known else None,
+        "others_und_or_right": (
+            round(sum(a for a, _ in others) / sum(n for _, n in others), 4) if others else None
+        ),
+        "ms_per_article": round(1000 * elapsed / max(len(articles), 1), 2),
+    }
+
+
+def evaluate_news(
+    data: Path,
+    *,
+    detector_names: Sequence[str] = ("newsflow", "langdetect", "lingua-low"),
+    settings: Settings | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    path = data / "news-langid" / "dev.jsonl"
+    if not path.is_file():
+        return {"skipped": f"{path} not found"}
+    articles = []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                row = json.loads(line)
+                articles.append((str(row["lang"]), str(row["text"])))
+    named = named_languages()
+    languages = sorted({lang for lang, _ in articles})
+    log(f"news-langid: {len(articles)} articles, {len(languages)} languages")
+    scores = {
+        name: score_news(articles, detect, named)
+        for name, detect in news_detectors(settings or Settings(), detector_names).items()
+    }
+    return {
+        "articles": len(articles),
+        "languages": languages,
+        "named": [lang for lang in languages if lang in named],
+        "detectors": scores,
+    }

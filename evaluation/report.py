@@ -100,6 +100,44 @@ def render_langid(section: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def render_news_langid(section: dict[str, Any]) -> str:
+    if "skipped" in section:
+        return f"News language identification skipped: {section['skipped']}"
+    detectors = section["detectors"]
+    named = set(section["named"])
+    out = [
+        f"## Language of news articles (news-langid/dev.jsonl, {section['articles']} articles, "
+        f"{len(section['languages'])} languages; named by Newsflow: {', '.join(section['named'])})",
+        "",
+        "Per language, right / und / wrong (%):",
+        "",
+    ]
+    rows = []
+    for lang in section["languages"]:
+        row = [lang + ("" if lang in named else " (other)")]
+        for scores in detectors.values():
+            c = scores["per_language"].get(lang, {})
+            row.append(" / ".join(f"{100 * c.get(k, 0):.0f}" for k in ("right", "und", "wrong")))
+        rows.append(row)
+    out.append(_table(["lang", *detectors], rows))
+    out += ["", ""]
+    out[-1:] = [
+        _table(
+            ["detector", "named: mean right", "others: und or right", "ms/article"],
+            [
+                [
+                    name,
+                    _pct(s["named_mean_right"]),
+                    _pct(s["others_und_or_right"]),
+                    f"{s['ms_per_article']:.1f}",
+                ]
+                for name, s in detectors.items()
+            ],
+        )
+    ]
+    return "\n".join(out)
+
+
 def render_ner(section: dict[str, Any]) -> str:
     out = ["## Named entities (exact span and label)", ""]
     for name, entry in section.items():
@@ -150,6 +188,8 @@ def render(results: dict[str, Any]) -> str:
     parts = []
     if "langid" in results:
         parts.append(render_langid(results["langid"]))
+    if "news_langid" in results:
+        parts.append(render_news_langid(results["news_langid"]))
     if "ner" in results:
         parts.append(render_ner(results["ner"]))
     meta = results.get("meta", {})

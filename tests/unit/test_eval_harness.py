@@ -5,6 +5,7 @@ import json
 import subprocess
 from pathlib import Path
 
+from evaluation.langid import score_news
 from evaluation.ner import read_conll, read_hipe, score
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +65,28 @@ Genève\tB-loc\tO\tO\tO\tO\tO\t_\t_\tNoSpaceAfter
 )
 
 
+NEWS = [
+    {
+        "lang": "fr",
+        "title": "t",
+        "text": "Le gouvernement a présenté mardi un nouveau plan pour "
+        "l'énergie, qui prévoit la construction de six réacteurs et des investissements.",
+    },
+    {
+        "lang": "en",
+        "title": "t",
+        "text": "The government presented a new energy plan on Tuesday, "
+        "with six new reactors and more public investment over the next ten years.",
+    },
+    {"lang": "am", "title": "t", "text": "የኢትዮጵያ መንግሥት ለሠራተኞች አዲስ የደመወዝ ጭማሪ ማድረጉን አስታወቀ።"},
+]
+
+
 def write_data(root: Path) -> None:
+    (root / "news-langid").mkdir(parents=True)
+    (root / "news-langid" / "dev.jsonl").write_text(
+        "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in NEWS), encoding="utf-8"
+    )
     (root / "langid").mkdir(parents=True)
     (root / "langid" / "all.tsv").write_text(LANGID, encoding="utf-8")
     (root / "ner" / "conll2003_en").mkdir(parents=True)
@@ -127,6 +149,12 @@ def test_make_eval_runs_on_a_tiny_slice(tmp_path: Path) -> None:
     assert results["langid"]["memory"]["peak_rss_mb"] > 0
     assert "Language stage memory: peak RSS" in done.stdout
     assert results["langid"]["mixed_documents"]["detectors"]["newsflow"]
+    news = results["news_langid"]
+    assert news["named"] == ["en", "fr"] and news["languages"] == ["am", "en", "fr"]
+    newsflow = news["detectors"]["newsflow"]
+    assert newsflow["per_language"]["am"]["und"] == 1.0  # Ethiopic: no supported language
+    assert newsflow["named_mean_right"] == 1.0 and newsflow["others_und_or_right"] == 1.0
+    assert "Language of news articles" in done.stdout and "am (other)" in done.stdout
     ner = results["ner"]
     assert set(ner["conll2003-en-dev"]["systems"]) == {
         "raw:en_core_web_sm",
@@ -136,3 +164,13 @@ def test_make_eval_runs_on_a_tiny_slice(tmp_path: Path) -> None:
     french = ner["hipe2022-fr-dev"]["systems"]
     assert {"raw:fr_core_news_sm", "raw:fr_core_news_md", "newsflow:fr_core_news_md"} <= set(french)
     assert french["newsflow:fr_core_news_md"]["words_per_second"] > 0
+
+
+def test_news_scores_right_und_wrong_named_mean_and_others() -> None:
+    answers = {"a1": "fr", "a2": "und", "b1": "yo", "b2": "en", "c1": "und", "c2": "sw"}
+    articles = [("fr", "a1"), ("fr", "a2"), ("yo", "b1"), ("yo", "b2"), ("ha", "c1"), ("ha", "c2")]
+    result = score_news(articles, answers.__getitem__, named={"fr", "yo", "en", "sw"})
+    assert result["per_language"]["fr"] == {"right": 0.5, "und": 0.5, "wrong": 0.0, "n": 2}
+    assert result["per_language"]["yo"] == {"right": 0.5, "und": 0.0, "wrong": 0.5, "n": 2}
+    assert result["named_mean_right"] == 0.5  # fr and yo; ha is not named
+    assert result["others_und_or_right"] == 0.5  # ha: one und, one wrong
