@@ -332,6 +332,25 @@ def test_search_vector_uses_language_stemming(sessions: sessionmaker[Session]) -
     assert stemmed == 1
 
 
+def test_und_language_keeps_its_reason(sessions: sessionmaker[Session]) -> None:
+    from services.gateway.queries import get_article
+
+    envelope = make_envelope("und-reason", language="und")
+    assert envelope.language is not None
+    envelope.language.reason = "unknown_language:closest=so"
+    store(sessions, envelope)
+    store(sessions, make_envelope("named"))
+    with sessions() as session:
+        und = get_article(session, "und-reason")
+        named = get_article(session, "named")
+    assert und is not None and named is not None
+    assert (und["language"]["code"], und["language"]["reason"]) == (
+        "und",
+        "unknown_language:closest=so",
+    )
+    assert named["language"]["reason"] is None
+
+
 def test_upsert_without_optional_sections(sessions: sessionmaker[Session]) -> None:
     env = make_envelope("a1", title=None, entities=[], language=None)
     env.entities = EntitiesResult(status="skipped", reason="language 'und' has no model")
@@ -519,7 +538,7 @@ def test_upgrade_again_is_a_no_op(
     store(sessions, make_envelope("a1"))
     migrate.upgrade(pg_url)
     migrate.upgrade(pg_url)
-    assert _version(engine) == _head() == "0001"
+    assert _version(engine) == _head() == "0002"
     with sessions() as session:
         assert count_article_rows(session, "a1") == 1
         # The lock is released once upgrade() returns.
@@ -581,7 +600,7 @@ def test_concurrent_first_upgrades_do_not_race(fresh_db_url: str) -> None:
     assert errors == []
     eng = make_engine(fresh_db_url)
     try:
-        assert _version(eng) == "0001"
+        assert _version(eng) == "0002"
         with eng.connect() as conn:
             tables = set(
                 conn.scalars(
@@ -606,6 +625,6 @@ def test_downgrade_then_upgrade_round_trips(fresh_db_url: str) -> None:
             conn.commit()
             assert conn.scalar(text("SELECT to_regclass('articles')")) is None
         migrate.upgrade(fresh_db_url)
-        assert _version(eng) == "0001"
+        assert _version(eng) == "0002"
     finally:
         eng.dispose()
