@@ -10,7 +10,7 @@ GATEWAY_URL ?= http://127.0.0.1:$(or $(GATEWAY_PORT),8000)
 PYTEST_ARGS ?=
 WORKERS := ingest language entities storage
 
-.PHONY: help up down logs ps seed bench scale test lint unit integration e2e images venv clean constraints eval
+.PHONY: help up down logs ps seed bench scale test lint unit integration e2e images venv clean constraints eval train-ner
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -83,3 +83,16 @@ EVAL_DATA ?= ../shared/eval
 EVAL_ARGS ?=
 eval: venv ## Score language and entity quality on labelled data (EVAL_DATA=..., EVAL_ARGS=...)
 	$(VENV)/bin/python -m evaluation --data $(EVAL_DATA) $(EVAL_ARGS)
+
+# NER training (models/ner): data read in place, DocBins and the pipeline go to build/ner/$(LANG).
+# LANG is also the locale variable: only a language code (de, pt, ...) is accepted, and the
+# trainer runs under LANG=C.UTF-8. Niced: the machine is shared.
+NER_DATA ?= ../shared/train/ner
+TRAIN_DATA ?=
+MAX_MINUTES ?= 15
+NER_ARGS ?=
+NER_LANG := $(LANG)
+train-ner: venv ## Train a small spaCy NER pipeline (LANG=de [TRAIN_DATA=a,b] [MAX_MINUTES=15] [NER_ARGS=...])
+	@[[ "$(NER_LANG)" =~ ^[a-z]{2,3}$$ ]] || { echo "usage: make train-ner LANG=de [TRAIN_DATA=path1,path2] [MAX_MINUTES=15]"; exit 2; }
+	LANG=C.UTF-8 nice -n 19 $(VENV)/bin/python -m models.ner.train $(NER_LANG) --data $(NER_DATA) \
+		$(if $(TRAIN_DATA),--train $(TRAIN_DATA)) --max-minutes $(MAX_MINUTES) $(NER_ARGS)

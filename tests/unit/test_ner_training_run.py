@@ -1,0 +1,94 @@
+"""NER training run: dev scoring, GermEval news/Wikipedia split, the training time limit."""
+
+from pathlib import Path
+
+import pytest
+
+from models.ner.callbacks import TimeLimitReached, time_limit
+from models.ner.data import SourceDoc
+from models.ner.scoring import format_scores, score
+from models.ner.train import overrides_for, parse_args, resolve_files, url_subsets
+
+
+def test_germeval_style_dev_splits_into_news_and_wikipedia() -> None:
+    docs = [
+        SourceDoc("http://de.wikipedia.org/wiki/Toyota_Crown", ()),
+        SourceDoc("http://www.heise.de/tp/1.html", ()),
+        SourceDoc("welt.de vom 09.03.2006", ()),
+    ]
+    parts = url_subsets(docs)
+    assert [d.doc_id for d in parts["wikipedia"]] == ["http://de.wikipedia.org/wiki/Toyota_Crown"]
+    assert len(parts["news"]) == 2
+    assert url_subsets([SourceDoc("conll03-de-testa-0001", ())]) == {}
+
+
+def test_scores_are_exact_span_per_label_and_micro() -> None:
+    gold = [[(0, 2, "PER"), (3, 4, "LOC"), (6, 7, "MISC")]]
+    predicted = [[(0, 2, "PER"), (3, 5, "LOC"), (6, 7, "MISC"), (8, 9, "ORG")]]
+    result = score(gold, predicted, ["PER", "LOC", "ORG", "MISC"])
+    per_label = result["per_label"]
+    assert isinstance(per_label, dict)
+    assert per_label["PER"]["f1"] == 1.0
+    assert per_label["LOC"]["f1"] == 0.0  # a boundary error counts as wrong
+    assert result["micro"] == {
+        "p": 0.5,
+        "r": 0.6667,
+        "f1": 0.5714,
+        "tp": 2,
+        "fp": 2,
+        "fn": 1,
+        "support": 3,
+    }
+    assert result["micro_core"]["f1"] == 0.4  # type: ignore[index]
+
+
+def test_time_limit_stops_training_only_once_the_budget_is_spent() -> None:
+    now = [100.0]
+    callback = time_limit(2, clock=lambda: now[0])
+    callback(None, {"step": 1})
+    now[0] += 119
+    callback(None, {"step": 2})
+    now[0] += 1
+    with pytest.raises(TimeLimitReached, match="step 3"):
+        callback(None, {"step": 3})
+    time_limit(0, clock=lambda: 1e12)(None, {"step": 1})  # 0: no limit
+
+
+def test_table_prints_every_label_and_both_micro_rows() -> None:
+    result = score([[(0, 1, "PER")]], [[(0, 1, "PER")]], ["PER", "LOC", "ORG", "MISC"])
+    text = format_scores("dev", result)
+    assert "micro (PER/LOC/ORG/MISC)" in text and "micro (PER/LOC/ORG)" in text
+    assert text.count("\n") == 7
+
+
+def test_language_seed_and_time_limit_are_config_overrides(tmp_path: Path) -> None:
+    args = parse_args(["es", "--seed", "3", "--max-minutes", "12.5"])
+    overrides = overrides_for(args, tmp_path)
+    assert overrides["nlp.lang"] == "es"
+    assert overrides["system.seed"] == 3
+    assert overrides["training.before_update.max_minutes"] == 12.5
+    assert overrides["paths.train"] == str(tmp_path / "train.spacy")
+
+
+def test_shipped_config_accepts_the_overrides(tmp_path: Path) -> None:
+    from spacy.util import load_config
+
+    import models.ner.callbacks  # noqa: F401  (registers the time-limit callback)
+    from models.ner.train import CONFIG
+
+    config = load_config(
+        CONFIG, overrides=overrides_for(parse_args(["de"]), tmp_path), interpolate=True
+    )
+    assert config["nlp"]["pipeline"] == ["tok2vec", "ner"]
+    assert config["nlp"]["lang"] == "de"
+    assert config["components"]["tok2vec"]["model"]["embed"]["include_static_vectors"] is False
+    assert config["training"]["seed"] == 0
+
+
+def test_train_files_are_found_in_the_data_folder_first(tmp_path: Path) -> None:
+    (tmp_path / "de").mkdir()
+    (tmp_path / "de" / "a-train.tsv").write_text("x\tO\n", encoding="utf-8")
+    assert resolve_files("de/a-train.tsv", tmp_path) == [tmp_path / "de" / "a-train.tsv"]
+    assert resolve_files("", tmp_path) == []
+    with pytest.raises(FileNotFoundError):
+        resolve_files("de/missing.tsv", tmp_path)
