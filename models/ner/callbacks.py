@@ -10,6 +10,9 @@ from spacy.util import registry
 
 BeforeUpdate = Callable[[Any, dict[str, Any]], None]
 
+# Last step the time-limit callback saw (training.before_update runs before every update).
+PROGRESS: dict[str, int] = {}
+
 
 class TimeLimitReached(Exception):
     """Raised from training.before_update once the time budget is spent. spaCy's loop then
@@ -21,6 +24,7 @@ def time_limit(max_minutes: float, clock: Callable[[], float] = time.monotonic) 
     deadline = clock() + max_minutes * 60 if max_minutes > 0 else None
 
     def before_update(nlp: Any, info: dict[str, Any]) -> None:
+        PROGRESS.update(step=int(info.get("step", 0)), epoch=int(info.get("epoch", 0)))
         if deadline is not None and clock() >= deadline:
             raise TimeLimitReached(f"{max_minutes:g} min spent at step {info.get('step')}")
 

@@ -223,17 +223,24 @@ def overrides_for(args: argparse.Namespace, corpus_dir: Path) -> dict[str, Any]:
 
 
 def train(config_path: Path, output: Path, overrides: dict[str, Any]) -> dict[str, Any]:
-    """spaCy's own training loop; a time limit ends it with model-best kept."""
+    """spaCy's own training loop; a time limit ends it with model-best kept. Returns timings and
+    the last completed step: `--max-steps <it> --max-minutes 0` replays the run without a clock."""
     config = load_config(config_path, overrides=overrides, interpolate=False)
     nlp = init_nlp(config)
     output.mkdir(parents=True, exist_ok=True)
+    callbacks.PROGRESS.clear()
     started = time.perf_counter()
-    stopped = "max_steps or patience"
+    stopped, unfinished = "max_steps or patience", 0
     try:
         train_nlp(nlp, output, stdout=sys.stdout, stderr=sys.stderr)
     except callbacks.TimeLimitReached as reached:
-        stopped = f"time limit ({reached})"
-    return {"train_seconds": round(time.perf_counter() - started, 1), "stopped_by": stopped}
+        stopped, unfinished = f"time limit ({reached})", 1
+    return {
+        "train_seconds": round(time.perf_counter() - started, 1),
+        "stopped_by": stopped,
+        "last_step": callbacks.PROGRESS.get("step", 0) - unfinished,
+        "epochs": callbacks.PROGRESS.get("epoch", 0),
+    }
 
 
 def export_pipeline(training_dir: Path, pipeline_dir: Path) -> str:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from models.ner.callbacks import TimeLimitReached, time_limit
+from models.ner.callbacks import PROGRESS, TimeLimitReached, time_limit
 from models.ner.data import SourceDoc
 from models.ner.scoring import format_scores, score
 from models.ner.train import overrides_for, parse_args, resolve_files, url_subsets
@@ -50,7 +50,8 @@ def test_time_limit_stops_training_only_once_the_budget_is_spent() -> None:
     callback(None, {"step": 2})
     now[0] += 1
     with pytest.raises(TimeLimitReached, match="step 3"):
-        callback(None, {"step": 3})
+        callback(None, {"step": 3, "epoch": 1})
+    assert PROGRESS == {"step": 3, "epoch": 1}  # what the card reports as progress
     time_limit(0, clock=lambda: 1e12)(None, {"step": 1})  # 0: no limit
 
 
