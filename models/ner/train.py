@@ -86,6 +86,9 @@ class Plan:
     dev_infos: list[tuple[SourceInfo, Path, str]] = field(default_factory=list)
     notes: dict[str, str] = field(default_factory=dict)
 
+    def note(self, file: str, text: str) -> None:
+        self.notes[file] = f"{self.notes[file]}; {text}" if file in self.notes else text
+
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m models.ner.train", description=__doc__)
@@ -164,7 +167,8 @@ def plan_data(args: argparse.Namespace) -> Plan:
             name = f"{info.file} (last {HOLDOUT_FRACTION:.0%} held out)"
             plan.dev.append(DevSet(name, held, info.misc_annotated))
             plan.dev_infos.append((info, path, "dev (held out)"))
-            plan.notes[info.file] = (
+            plan.note(
+                info.file,
                 f"no dev file for {args.lang}: the last {HOLDOUT_FRACTION:.0%} of this file "
                 f"({sum(d.n_tokens for d in held)} tokens, "
                 + (
@@ -172,13 +176,13 @@ def plan_data(args: argparse.Namespace) -> Plan:
                     if len(held) > 1 or held[0].doc_id
                     else "no document markers, so trailing sentences"
                 )
-                + ") is the dev set and was not trained on"
+                + ") is the dev set and was not trained on",
             )
         if not info.misc_annotated and args.no_misc == "drop":
-            plan.notes[info.file] = "no MISC labels: left out (--no-misc drop)"
+            plan.note(info.file, "no MISC labels: left out (--no-misc drop)")
             continue
         if not info.misc_annotated:
-            plan.notes.setdefault(info.file, f"no MISC labels: --no-misc {args.no_misc}")
+            plan.note(info.file, f"no MISC labels: --no-misc {args.no_misc}")
         plan.train.append((info, path, docs))
     for path in dev_paths:
         info = info_of(path)

@@ -93,3 +93,30 @@ def test_train_files_are_found_in_the_data_folder_first(tmp_path: Path) -> None:
     assert resolve_files("", tmp_path) == []
     with pytest.raises(FileNotFoundError):
         resolve_files("de/missing.tsv", tmp_path)
+
+
+def test_language_without_dev_file_holds_out_the_tail_of_its_first_source(tmp_path: Path) -> None:
+    from models.ner.train import plan_data
+
+    (tmp_path / "xx").mkdir()
+    docs = "".join(f"# doc = d{i}\nRoma\tB-LOC\nvince\tO\n\n" for i in range(20))
+    (tmp_path / "xx" / "uner-a-train.tsv").write_text(docs, encoding="utf-8")
+    plan = plan_data(parse_args(["xx", "--data", str(tmp_path), "--train", "xx/uner-a-train.tsv"]))
+    ((info, _, train_docs),) = plan.train
+    assert not info.misc_annotated  # UNER: no MISC
+    assert [d.doc_id for d in train_docs] == [f"d{i}" for i in range(18)]
+    assert [d.doc_id for d in plan.dev[0].docs] == ["d18", "d19"]  # whole documents, not trained
+    assert not plan.dev[0].misc_annotated
+    assert "last 10%" in plan.notes[info.file] and "--no-misc mask" in plan.notes[info.file]
+
+
+def test_drop_leaves_misc_less_sources_out(tmp_path: Path) -> None:
+    from models.ner.train import plan_data
+
+    (tmp_path / "xx").mkdir()
+    for name in ("uner-a-train.tsv", "news-train.tsv", "news-dev.tsv"):
+        (tmp_path / "xx" / name).write_text("# doc = a\nRoma\tB-LOC\n", encoding="utf-8")
+    args = ["xx", "--data", str(tmp_path), "--train", "xx/news-train.tsv,xx/uner-a-train.tsv"]
+    plan = plan_data(parse_args([*args, "--no-misc", "drop"]))
+    assert [info.file for info, _, _ in plan.train] == ["xx/news-train.tsv"]
+    assert [d.name for d in plan.dev] == ["xx/news-dev.tsv"]
