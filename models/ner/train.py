@@ -31,6 +31,7 @@ from spacy.tokens import Doc
 from spacy.training.initialize import init_nlp
 from spacy.training.loop import train as train_nlp
 from spacy.util import load_config
+from thinc.api import Config
 
 from models.ner import callbacks
 from models.ner.card import (
@@ -257,7 +258,18 @@ def export_pipeline(training_dir: Path, pipeline_dir: Path) -> str:
     nlp = spacy.load(source)
     nlp.to_disk(pipeline_dir)
     prune_strings(pipeline_dir, LABELS)
+    strip_training_config(pipeline_dir / "config.cfg")
     return source.name
+
+
+def strip_training_config(path: Path) -> None:
+    """The shipped config keeps its [training] block (spaCy wants one) but not what only this
+    machine's run had: the corpus paths and the time-limit callback (registered by our code)."""
+    config = Config().from_disk(path, interpolate=False)
+    config["paths"]["train"] = None
+    config["paths"]["dev"] = None
+    config["training"]["before_update"] = None
+    config.to_disk(path)
 
 
 def prune_strings(pipeline_dir: Path, keep: Sequence[str]) -> None:

@@ -120,3 +120,15 @@ def test_drop_leaves_misc_less_sources_out(tmp_path: Path) -> None:
     plan = plan_data(parse_args([*args, "--no-misc", "drop"]))
     assert [info.file for info, _, _ in plan.train] == ["xx/news-train.tsv"]
     assert [d.name for d in plan.dev] == ["xx/news-dev.tsv"]
+
+
+def test_shipped_pipeline_config_has_no_run_specific_training_state(tmp_path: Path) -> None:
+    from models.ner.train import CONFIG, strip_training_config
+
+    path = tmp_path / "config.cfg"
+    path.write_text(CONFIG.read_text(encoding="utf-8").replace("train = null", "train = /x"))
+    strip_training_config(path)
+    text = path.read_text(encoding="utf-8")
+    assert "newsflow.ner_time_limit" not in text  # loadable without our registry code
+    assert "before_update = null" in text and "train = null" in text
+    assert "[components.ner.model]" in text  # the model itself is untouched
