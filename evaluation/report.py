@@ -120,8 +120,8 @@ def render_news_langid(section: dict[str, Any]) -> str:
             row.append(" / ".join(f"{100 * c.get(k, 0):.0f}" for k in ("right", "und", "wrong")))
         rows.append(row)
     out.append(_table(["lang", *detectors], rows))
-    out += ["", ""]
-    out[-1:] = [
+    out += [
+        "",
         _table(
             ["detector", "named: mean right", "others: und or right", "ms/article"],
             [
@@ -133,7 +133,7 @@ def render_news_langid(section: dict[str, Any]) -> str:
                 ]
                 for name, s in detectors.items()
             ],
-        )
+        ),
     ]
     return "\n".join(out)
 
