@@ -20,7 +20,7 @@ import unicodedata
 from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -605,13 +605,14 @@ def detect_language(
     for it must then fit it as a whole (verify): one long text tells better than its
     paragraphs whether it is in the language or in an unknown relative.
     """
-    options = {
-        "min_chars": min_chars,
-        "min_confidence": min_confidence,
-        "seed": seed,
-        "expected": expected,
-    }
-    answers = [explain_paragraph(p, **options) for p in paragraphs]  # type: ignore[arg-type]
+    explain = partial(
+        explain_paragraph,
+        min_chars=min_chars,
+        min_confidence=min_confidence,
+        seed=seed,
+        expected=expected,
+    )
+    answers = [explain(p) for p in paragraphs]
     letters = [letter_count(p) for p in paragraphs]
     code, confidence = vote(
         [(c, conf, n) for (c, conf, _), n in zip(answers, letters, strict=True)]
@@ -620,7 +621,7 @@ def detect_language(
     if code == UNDETERMINED and len(paragraphs) > 1:
         # Many short paragraphs (a list, a photo caption feed) may each be too
         # short but decidable together: one try on the joined text.
-        code, confidence, reason = explain_paragraph("\n\n".join(paragraphs), **options)  # type: ignore[arg-type]
+        code, confidence, reason = explain("\n\n".join(paragraphs))
     elif code != UNDETERMINED and _unknown_letters(answers, letters) > confidence * sum(
         n * conf for (c, conf, _), n in zip(answers, letters, strict=True) if c != UNDETERMINED
     ):
@@ -631,8 +632,8 @@ def detect_language(
         checked, _, reason = verify("\n\n".join(voters), code, confidence)
         if checked != code:
             answers = [
-                (checked, 0.0 if checked == UNDETERMINED else conf, reason) if c == code else a
-                for a, (c, conf, _) in zip(answers, answers, strict=True)
+                (checked, 0.0 if checked == UNDETERMINED else a[1], reason) if a[0] == code else a
+                for a in answers
             ]
             code = checked
     if code == UNDETERMINED:
