@@ -89,10 +89,11 @@ eval: venv ## Score language and entity quality on labelled data (EVAL_DATA=...,
 # trainer runs under LANG=C.UTF-8. Niced: the machine is shared.
 NER_DATA ?= ../shared/train/ner
 TRAIN_DATA ?=
-MAX_MINUTES ?= 15
+MAX_MINUTES ?= 0
+MAX_STEPS ?= 8000
 NER_ARGS ?=
 NER_LANG := $(LANG)
-train-ner: venv ## Train a small spaCy NER pipeline (LANG=de [TRAIN_DATA=a,b] [MAX_MINUTES=15] [NER_ARGS=...])
-	@[[ "$(NER_LANG)" =~ ^[a-z]{2,3}$$ ]] || { echo "usage: make train-ner LANG=de [TRAIN_DATA=path1,path2] [MAX_MINUTES=15]"; exit 2; }
+train-ner: venv ## Train a small spaCy NER pipeline (LANG=de [TRAIN_DATA=a,b] [MAX_STEPS=8000] [MAX_MINUTES=0] [NER_ARGS=...])
+	@[[ "$(NER_LANG)" =~ ^[a-z]{2,3}$$ ]] || { echo "usage: make train-ner LANG=de [TRAIN_DATA=path1,path2] [MAX_STEPS=8000] [MAX_MINUTES=0]"; exit 2; }
 	LANG=C.UTF-8 nice -n 19 $(VENV)/bin/python -m models.ner.train $(NER_LANG) --data $(NER_DATA) \
-		$(if $(TRAIN_DATA),--train $(TRAIN_DATA)) --max-minutes $(MAX_MINUTES) $(NER_ARGS)
+		$(if $(TRAIN_DATA),--train $(TRAIN_DATA)) --max-steps $(MAX_STEPS) --max-minutes $(MAX_MINUTES) $(NER_ARGS)

@@ -112,8 +112,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--no-misc-files", default="", help="comma-separated files to treat as MISC-less too"
     )
-    parser.add_argument("--max-minutes", type=float, default=15.0, help="training time (0: none)")
-    parser.add_argument("--max-steps", type=int, default=20000)
+    parser.add_argument(
+        "--max-minutes", type=float, default=0.0, help="training time limit (0: none, the default)"
+    )
+    parser.add_argument(
+        "--max-steps",
+        type=int,
+        default=8000,
+        help="training steps (default 8000: a step-limited run is reproducible, a timed one is not)",
+    )
+    parser.add_argument(
+        "--version", default="1.0.0", help="pipeline version written to meta.json (default 1.0.0)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS, help="per doc")
     parser.add_argument("--config", type=Path, default=CONFIG)
@@ -248,14 +258,20 @@ def train(config_path: Path, output: Path, overrides: dict[str, Any]) -> dict[st
     }
 
 
-def export_pipeline(training_dir: Path, pipeline_dir: Path) -> str:
-    """Copy the best checkpoint (model-last when no evaluation happened) as the pipeline, with
-    the string store emptied down to the labels (see `prune_strings`)."""
+PIPELINE_NAME = "newsflow_ner"  # meta.json name: the package reads "<lang>_newsflow_ner"
+
+
+def export_pipeline(training_dir: Path, pipeline_dir: Path, version: str = "1.0.0") -> str:
+    """Copy the best checkpoint (model-last when no evaluation happened) as the pipeline, named
+    `<lang>_newsflow_ner` at `version`, with the string store emptied down to the labels (see
+    `prune_strings`)."""
     best = training_dir / "model-best"
     source = best if best.is_dir() else training_dir / "model-last"
     if pipeline_dir.exists():
         shutil.rmtree(pipeline_dir)
     nlp = spacy.load(source)
+    nlp.meta["name"] = PIPELINE_NAME
+    nlp.meta["version"] = version
     nlp.to_disk(pipeline_dir)
     prune_strings(pipeline_dir, LABELS)
     strip_training_config(pipeline_dir / "config.cfg")
@@ -325,7 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         training.update(build_corpus(plan, args, corpus_dir))
         print(f"corpus: {json.dumps(training)}", flush=True)
         training.update(train(args.config, training_dir, overrides))
-        training["checkpoint"] = export_pipeline(training_dir, pipeline_dir)
+        training["checkpoint"] = export_pipeline(training_dir, pipeline_dir, args.version)
         checkpoint = training_dir / training["checkpoint"]
         if not same_predictions(checkpoint, pipeline_dir, plan.dev[0]):
             raise SystemExit("pruning the string store changed the predictions")
