@@ -193,8 +193,10 @@ class Settings(BaseSettings):
     @field_validator("entities_languages")
     @classmethod
     def _check_served(cls, value: str) -> str:
-        if value.strip() != ALL_LANGUAGES and not language_codes(value):
-            raise ValueError("ENTITIES_LANGUAGES is 'all' or a comma-separated list of codes")
+        if value.strip() != ALL_LANGUAGES:
+            codes = language_codes(value)
+            if not codes or ALL_LANGUAGES in codes:
+                raise ValueError("ENTITIES_LANGUAGES is 'all' or a comma-separated list of codes")
         return value
 
     def spacy_models(self) -> dict[str, str]:
