@@ -1,5 +1,7 @@
 """Queue and task names: the only coupling between services (tasks are sent by name)."""
 
+from collections.abc import Collection, Iterable
+
 QUEUE_INGEST = "ingest"
 QUEUE_LANGUAGE = "language"
 QUEUE_ENTITIES = "entities"
@@ -42,3 +44,22 @@ STAGE_QUEUES: dict[str, str] = {
     STAGE_ENTITIES: QUEUE_ENTITIES,
     STAGE_STORAGE: QUEUE_STORAGE,
 }
+
+
+# Languages routed to their own entities queue (ENTITIES_ROUTED_LANGUAGES) wait in
+# `entities.<lang>`, consumed by the entities workers that serve that language; every other
+# language waits in the shared `entities` queue.
+ENTITIES_QUEUE_PREFIX = f"{QUEUE_ENTITIES}."
+
+
+def entities_queue(language: str, routed: Collection[str]) -> str:
+    """The queue an article in `language` waits in for the entities stage."""
+    return f"{ENTITIES_QUEUE_PREFIX}{language}" if language in routed else QUEUE_ENTITIES
+
+
+def stage_queue_lists(routed: Iterable[str] = ()) -> dict[str, list[str]]:
+    """Every queue of each stage, in pipeline order: STAGE_QUEUES plus the entities stage's
+    routed queues (one per routed language)."""
+    queues = {stage: [queue] for stage, queue in STAGE_QUEUES.items()}
+    queues[STAGE_ENTITIES] += [entities_queue(lang, {lang}) for lang in sorted(set(routed))]
+    return queues

@@ -8,6 +8,10 @@ VISIBILITY_TIMEOUT once it can tell the message is not waiting in its queue: the
 empty, or the message next in line was sent after it (queues are first in, first out).
 A bulk import with hours of backlog is therefore not sent twice. What the sweeper cannot
 date (a requeued message next in line) only delays it to a later sweep.
+
+A message sent to a queue other than its task's own (the entities stage's per-language
+queues, `entities.<lang>`) records that queue in its entry: the sweeper inspects and
+re-sends to the queue the message was sent to.
 """
 
 import json
@@ -39,11 +43,35 @@ def send(
     message: dict[str, Any],
     article_id: str,
     ttl_seconds: int,
+    queue: str | None = None,
 ) -> None:
-    """Record the message, then send the task by name."""
-    entry = {"task": task_name, "message": message, "sent_at": time.time()}
+    """Record the message, then send the task by name, to `queue` when given (else to
+    the task's own queue, TASK_QUEUES)."""
+    entry = outbox_entry(task_name, message, time.time(), queue)
     client.set(outbox_key(article_id, task_name), json.dumps(entry), ex=ttl_seconds)
-    app.send_task(task_name, args=[message], task_id=task_id(article_id))
+    send_to_queue(app, task_name, message, article_id, queue)
+
+
+def outbox_entry(
+    task_name: str, message: dict[str, Any], sent_at: float, queue: str | None = None
+) -> dict[str, Any]:
+    """What the outbox keeps of a sent message; the queue only when it is not the task's own."""
+    entry: dict[str, Any] = {"task": task_name, "message": message, "sent_at": sent_at}
+    if queue is not None:
+        entry["queue"] = queue
+    return entry
+
+
+def send_to_queue(
+    app: Celery, task_name: str, message: dict[str, Any], article_id: str, queue: str | None
+) -> None:
+    options: dict[str, Any] = {} if queue is None else {"queue": queue}
+    app.send_task(task_name, args=[message], task_id=task_id(article_id), **options)
+
+
+def entry_queue(entry: dict[str, Any]) -> str:
+    """The queue an outbox entry's message was sent to."""
+    return str(entry.get("queue") or TASK_QUEUES.get(entry["task"], "celery"))
 
 
 def received(client: "redis.Redis[Any]", article_id: str, task_name: str) -> None:
@@ -86,7 +114,7 @@ def resend_stale(app: Celery, client: "redis.Redis[Any]", older_than_s: float) -
         sent_at = float(entry["sent_at"])
         if now - sent_at < older_than_s:
             continue
-        queue = TASK_QUEUES.get(entry["task"], "celery")
+        queue = entry_queue(entry)
         if queue not in heads:
             heads[queue] = next_in_line_sent_at(client, queue)
         head = heads[queue]
@@ -96,10 +124,10 @@ def resend_stale(app: Celery, client: "redis.Redis[Any]", older_than_s: float) -
         entry["sent_at"] = now
         ttl = client.ttl(key)
         client.set(key, json.dumps(entry), ex=ttl if ttl and ttl > 0 else None)
-        app.send_task(entry["task"], args=[entry["message"]], task_id=task_id(article_id))
+        send_to_queue(app, entry["task"], entry["message"], article_id, entry.get("queue"))
         log.warning(
             "re-sent a message not received in time",
-            extra={"article_id": article_id, "task": entry["task"]},
+            extra={"article_id": article_id, "task": entry["task"], "queue": queue},
         )
         resent += 1
     return resent

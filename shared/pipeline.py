@@ -145,13 +145,22 @@ class PipelineTask(Task):
             raise Reject(str(reason), requeue=True) from exc
 
     def advance(
-        self, envelope: ArticleEnvelope, status: Status, next_task: str, **fields: str
+        self,
+        envelope: ArticleEnvelope,
+        status: Status,
+        next_task: str,
+        *,
+        queue: str | None = None,
+        **fields: str,
     ) -> None:
-        """Record this stage's outcome, then hand the envelope to the next stage."""
+        """Record this stage's outcome, then hand the envelope to the next stage (to
+        `queue` when given, else to the task's own queue)."""
         self.status.set_status(envelope.id, status, **fields)
-        self.dispatch(next_task, envelope)
+        self.dispatch(next_task, envelope, queue=queue)
 
-    def dispatch(self, task_name: str, envelope: ArticleEnvelope) -> None:
+    def dispatch(
+        self, task_name: str, envelope: ArticleEnvelope, *, queue: str | None = None
+    ) -> None:
         """Send the next stage by name (stages never import each other), via the outbox."""
         settings = get_settings()
         outbox.send(
@@ -161,6 +170,7 @@ class PipelineTask(Task):
             envelope.to_message(),
             envelope.id,
             settings.status_ttl_seconds,
+            queue=queue,
         )
 
     def on_failure(

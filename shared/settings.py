@@ -1,9 +1,55 @@
 """One settings class for every service, read from the environment (see .env.example)."""
 
+import re
 from functools import lru_cache
+from pathlib import Path
 
-from pydantic import Field, SecretStr, computed_field
+from pydantic import Field, SecretStr, computed_field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.names import QUEUE_ENTITIES, entities_queue
+
+# The repo's models/ folder (/app/models in the entities image): one trained spaCy
+# pipeline per language, models/<lang>/.
+DEFAULT_NER_MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
+LANGUAGE_CODE_RE = re.compile(r"[a-z]{2,3}")
+ALL_LANGUAGES = "all"
+UNDETERMINED = "und"
+
+
+def language_codes(value: str) -> list[str]:
+    """The codes of a comma-separated list ("de, es" -> ["de", "es"]), checked."""
+    codes = [code.strip() for code in value.split(",") if code.strip()]
+    bad = [code for code in codes if not LANGUAGE_CODE_RE.fullmatch(code)]
+    if bad:
+        raise ValueError(f"not language codes (2-3 lowercase letters): {bad}")
+    return codes
+
+
+def discover_ner_models(models_dir: Path) -> dict[str, str]:
+    """{lang: folder} of every `<models_dir>/<lang>/` that holds a saved spaCy pipeline
+    (config.cfg and meta.json; lang = 2-3 lowercase letters, not "und"). Cached per
+    folder until the folder changes (its mtime: a language folder added or removed)."""
+    try:
+        stamp = models_dir.stat().st_mtime_ns
+    except OSError:
+        return {}
+    return dict(_discover(str(models_dir), stamp))
+
+
+@lru_cache(maxsize=16)
+def _discover(models_dir: str, _stamp: int) -> tuple[tuple[str, str], ...]:
+    found = []
+    for child in sorted(Path(models_dir).iterdir()):
+        if (
+            LANGUAGE_CODE_RE.fullmatch(child.name)
+            and child.name != UNDETERMINED
+            # meta.json too: models/ner/config.cfg is the trainer's config, not a pipeline.
+            and (child / "config.cfg").is_file()
+            and (child / "meta.json").is_file()
+        ):
+            found.append((child.name, str(child)))
+    return tuple(found)
 
 
 class Settings(BaseSettings):
@@ -101,6 +147,24 @@ class Settings(BaseSettings):
         gt=0,
         description="Longest text spaCy is run on (nlp.max_length); longer ones fail the stage",
     )
+    ner_models_dir: Path = Field(
+        DEFAULT_NER_MODELS_DIR,
+        description="Folder of our trained pipelines, one <lang>/ each (found at start-up)",
+    )
+    entities_languages: str = Field(
+        ALL_LANGUAGES,
+        description="Languages this entities worker serves: comma list, or 'all' (every "
+        "language with a model that is not routed to its own queue)",
+    )
+    entities_routed_languages: str = Field(
+        "",
+        description="Languages sent to their own queue entities.<lang> instead of 'entities'",
+    )
+    entities_preload: bool = Field(
+        True,
+        description="Load the served languages' pipelines in the main process before the "
+        "pool forks (shared copy-on-write); false: each pool process loads on first use",
+    )
 
     log_level: str = "INFO"
     log_json: bool = True
@@ -119,8 +183,62 @@ class Settings(BaseSettings):
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
+    @field_validator("entities_routed_languages")
+    @classmethod
+    def _check_routed(cls, value: str) -> str:
+        if UNDETERMINED in language_codes(value):
+            raise ValueError("'und' has no model: it cannot have its own entities queue")
+        return value
+
+    @field_validator("entities_languages")
+    @classmethod
+    def _check_served(cls, value: str) -> str:
+        if value.strip() != ALL_LANGUAGES:
+            codes = language_codes(value)
+            if not codes or ALL_LANGUAGES in codes:
+                raise ValueError("ENTITIES_LANGUAGES is 'all' or a comma-separated list of codes")
+        return value
+
     def spacy_models(self) -> dict[str, str]:
-        return {"fr": self.spacy_model_fr, "en": self.spacy_model_en}
+        """{lang: model} for every language with a spaCy pipeline: SPACY_MODEL_FR/EN for
+        fr/en, and every pipeline folder under NER_MODELS_DIR. A discovered fr/ or en/
+        folder replaces the default package, never a SPACY_MODEL_FR/EN that is set."""
+        discovered = discover_ner_models(self.ner_models_dir)
+        models: dict[str, str] = {}
+        for lang, name, value in (
+            ("fr", "spacy_model_fr", self.spacy_model_fr),
+            ("en", "spacy_model_en", self.spacy_model_en),
+        ):
+            explicit = name in self.model_fields_set and value
+            models[lang] = value if explicit or lang not in discovered else discovered[lang]
+        models.update({lang: path for lang, path in discovered.items() if lang not in models})
+        return models
+
+    def entities_routed(self) -> frozenset[str]:
+        """Languages with their own entities queue (ENTITIES_ROUTED_LANGUAGES)."""
+        return frozenset(language_codes(self.entities_routed_languages))
+
+    def entities_serves_all(self) -> bool:
+        return self.entities_languages.strip() == ALL_LANGUAGES
+
+    def entities_served_languages(self) -> frozenset[str]:
+        """The languages this entities worker runs a model for. 'all': every language with
+        a model except the routed ones (their own workers serve them); a list: exactly
+        those."""
+        if self.entities_serves_all():
+            return frozenset(self.spacy_models()) - self.entities_routed()
+        return frozenset(language_codes(self.entities_languages))
+
+    def entities_queues(self) -> list[str]:
+        """The queues this entities worker consumes: `entities.<lang>` for each language it
+        lists that is routed, and the shared `entities` queue when it serves 'all' or a
+        language that is not routed (und and model-less languages wait there too)."""
+        routed = self.entities_routed()
+        if self.entities_serves_all():
+            return [QUEUE_ENTITIES]
+        served = self.entities_served_languages()
+        own = [entities_queue(lang, routed) for lang in sorted(served & routed)]
+        return [QUEUE_ENTITIES, *own] if served - routed else own
 
 
 @lru_cache

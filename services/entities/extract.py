@@ -302,7 +302,7 @@ def extract_entities(
     Paragraphs confidently detected in another language are left out: the model
     of one language finds noise in another.
     """
-    model_name = models.get(language)
+    model_name = None if language == UNDETERMINED else models.get(language)
     if not model_name:
         return EntitiesResult(status="skipped", reason=f"no spaCy model for language {language!r}")
 

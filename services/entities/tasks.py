@@ -3,6 +3,7 @@
 from typing import Any
 
 from services.entities.extract import extract_entities
+from services.entities.serving import check_served
 from services.entities.worker import app
 from shared.envelope import ArticleEnvelope, LanguageResult, Status
 from shared.names import STAGE_ENTITIES, TASK_ENTITIES, TASK_STORE
@@ -24,6 +25,10 @@ def entities_impl(envelope: ArticleEnvelope, settings: Settings) -> ArticleEnvel
     if envelope.clean is None or envelope.language is None:
         raise ValueError("envelope lacks clean text or language: earlier stages did not run")
     clean, language = envelope.clean, envelope.language
+    models = settings.spacy_models()
+    # A language with a model that this worker does not run (ENTITIES_LANGUAGES) fails the
+    # stage with LanguageNotServedError: re-driven, it goes to the language's own queue.
+    check_served(language.code, models, settings)
     if len(clean.text) > settings.entities_max_chars:
         # A permanent error: the article ends failed with this reason, and can be
         # re-driven once ENTITIES_MAX_CHARS is raised.
@@ -35,7 +40,7 @@ def entities_impl(envelope: ArticleEnvelope, settings: Settings) -> ArticleEnvel
     result = extract_entities(
         clean.text,
         language.code,
-        settings.spacy_models(),
+        models,
         paragraphs=[(p.start, p.end) for p in clean.paragraphs],
         paragraph_languages=paragraph_codes(len(clean.paragraphs), language),
         dateline=(

@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         celery=create_celery_app("gateway"),
         status=StatusStore(redis, settings.status_ttl_seconds),
         sessions=sessionmaker(engine),
+        routed_languages=settings.entities_routed(),
     )
 
     app = FastAPI(

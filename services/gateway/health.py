@@ -20,9 +20,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, text
 
-from shared.names import STAGE_QUEUES
+from shared.names import ENTITIES_QUEUE_PREFIX, stage_queue_lists
 from shared.outbox import next_in_line_sent_at
-from shared.settings import Settings
+from shared.settings import LANGUAGE_CODE_RE, Settings
 from shared.worker_health import FORGET_AFTER_S, WorkerReport, workers_key
 
 
@@ -114,13 +114,37 @@ def assess_stage(
     )
 
 
+def routed_languages_in_redis(redis: Any) -> set[str]:
+    """Languages whose own entities queue (`entities.<lang>`) holds messages now: counted
+    even when this gateway's ENTITIES_ROUTED_LANGUAGES no longer names them."""
+    found = set()
+    for key in redis.scan_iter(match=f"{ENTITIES_QUEUE_PREFIX}*", count=100):
+        name = key.decode() if isinstance(key, bytes) else str(key)
+        language = name[len(ENTITIES_QUEUE_PREFIX) :]
+        if LANGUAGE_CODE_RE.fullmatch(language):
+            found.add(language)
+    return found
+
+
+def queues_health(redis: Any, queues: list[str], now: float) -> tuple[int, float | None]:
+    """(messages waiting in all of a stage's queues, age of the oldest next-in-line)."""
+    depth = 0
+    oldest: float | None = None
+    for queue in queues:
+        waiting = int(redis.llen(queue))
+        depth += waiting
+        head = next_in_line_sent_at(redis, queue) if waiting else None
+        if head is not None and head != float("inf"):
+            oldest = max(oldest or 0.0, now - head)
+    return depth, oldest
+
+
 def pipeline_health(redis: Any, settings: Settings, now: float | None = None) -> PipelineHealth:
     now = time.time() if now is None else now
     stages = []
-    for stage, queue in STAGE_QUEUES.items():
-        depth = int(redis.llen(queue))
-        head = next_in_line_sent_at(redis, queue) if depth else None
-        oldest = now - head if head is not None and head != float("inf") else None
+    routed = settings.entities_routed() | routed_languages_in_redis(redis)
+    for stage, queues in stage_queue_lists(routed).items():
+        depth, oldest = queues_health(redis, queues, now)
         reports = []
         for node, raw in redis.hgetall(workers_key(stage)).items():
             report = WorkerReport.from_json(raw)

@@ -16,7 +16,7 @@ from shared.db.models import Article
 from shared.envelope import ArticleEnvelope, ArticleInput, Status
 from shared.ids import article_id
 from shared.logging import article_context
-from shared.names import STAGE_TASKS, TASK_INGEST
+from shared.names import STAGE_ENTITIES, STAGE_TASKS, TASK_INGEST, entities_queue
 from shared.pipeline import deliveries_key
 from shared.status import StatusStore
 
@@ -25,13 +25,29 @@ log = logging.getLogger(__name__)
 REDRIVE_LOCK = "newsflow:redrive:"
 
 
+def redrive_queue(stage: str | None, message: dict[str, Any], routed: frozenset[str]) -> str | None:
+    """The queue a re-driven message goes to: for the entities stage, the language's own
+    queue when it is routed (as the language stage sends it); None: the task's own queue."""
+    if stage != STAGE_ENTITIES:
+        return None
+    language = message.get("language")
+    code = language.get("code") if isinstance(language, dict) else None
+    return entities_queue(code, routed) if isinstance(code, str) else None
+
+
 class Gateway:
     def __init__(
-        self, celery: Celery, status: StatusStore, sessions: sessionmaker[Session]
+        self,
+        celery: Celery,
+        status: StatusStore,
+        sessions: sessionmaker[Session],
+        routed_languages: frozenset[str] = frozenset(),
     ) -> None:
         self.celery = celery
         self.status = status
         self.sessions = sessions
+        # ENTITIES_ROUTED_LANGUAGES: where a failed entities message is re-driven to.
+        self.routed_languages = routed_languages
 
     def _stored_status(self, ids: list[str]) -> dict[str, str]:
         with self.sessions() as session:
@@ -130,10 +146,17 @@ class Gateway:
             self.status.set_status(aid, Status.QUEUED, redriven_from=row.error_stage)
             # A fresh start: earlier unfinished deliveries must not count against it.
             self.status.client.delete(deliveries_key(aid, row.error_stage or ""))
+            queue = redrive_queue(row.error_stage, row.failed_message, self.routed_languages)
             outbox.send(
-                self.celery, self.status.client, task, row.failed_message, aid, self.status.ttl
+                self.celery,
+                self.status.client,
+                task,
+                row.failed_message,
+                aid,
+                self.status.ttl,
+                queue=queue,
             )
-            log.info("article re-driven", extra={"stage": row.error_stage})
+            log.info("article re-driven", extra={"stage": row.error_stage, "queue": queue})
         return {
             "id": aid,
             "status": Status.QUEUED.value,

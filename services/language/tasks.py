@@ -5,7 +5,7 @@ from typing import Any
 from services.language.detect import detect_language
 from services.language.worker import app
 from shared.envelope import ArticleEnvelope, Status
-from shared.names import STAGE_LANGUAGE, TASK_ENTITIES, TASK_LANGUAGE
+from shared.names import STAGE_LANGUAGE, TASK_ENTITIES, TASK_LANGUAGE, entities_queue
 from shared.pipeline import PipelineTask
 from shared.settings import Settings, get_settings
 
@@ -33,11 +33,24 @@ def language_impl(envelope: ArticleEnvelope, settings: Settings) -> ArticleEnvel
     return envelope.model_copy(update={"language": result})
 
 
+def entities_queue_for(envelope: ArticleEnvelope, settings: Settings) -> str:
+    """The queue the article waits in for the entities stage: `entities.<lang>` when its
+    language is routed (ENTITIES_ROUTED_LANGUAGES), else the shared `entities` queue."""
+    code = envelope.language.code if envelope.language is not None else "und"
+    return entities_queue(code, settings.entities_routed())
+
+
 class LanguageTask(PipelineTask):
     stage = STAGE_LANGUAGE
 
 
 @app.task(bind=True, base=LanguageTask, name=TASK_LANGUAGE)
 def detect(self: LanguageTask, message: dict[str, Any]) -> None:
-    envelope = language_impl(ArticleEnvelope.from_message(message), get_settings())
-    self.advance(envelope, Status.LANGUAGE_DETECTED, TASK_ENTITIES)
+    settings = get_settings()
+    envelope = language_impl(ArticleEnvelope.from_message(message), settings)
+    self.advance(
+        envelope,
+        Status.LANGUAGE_DETECTED,
+        TASK_ENTITIES,
+        queue=entities_queue_for(envelope, settings),
+    )

@@ -314,3 +314,34 @@ def test_outbox_resends_a_lost_message_while_later_ones_wait(broker: redis.Redis
     assert sorted(m["id"] for _, m in queued(broker, QUEUE_LANGUAGE)) == sorted(
         [first.id, second.id]
     )
+
+
+def test_a_routed_language_goes_to_its_own_queue_and_is_resent_there(
+    broker: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ENTITIES_ROUTED_LANGUAGES=fr: the language stage sends French to entities.fr, the
+    outbox entry keeps that queue, and the sweeper looks at and re-sends to entities.fr."""
+    from services.ingest.tasks import ingest_impl
+    from services.language.tasks import detect
+    from services.language.worker import app
+    from shared import outbox
+    from shared.settings import get_settings
+
+    monkeypatch.setenv("ENTITIES_ROUTED_LANGUAGES", "fr")
+    get_settings.cache_clear()
+    envelope = ingest_impl(seed_envelope())
+    detect.apply(args=[envelope.to_message()]).get()
+
+    assert queued(broker, QUEUE_ENTITIES) == []
+    [(task, message)] = queued(broker, "entities.fr")
+    assert task == TASK_ENTITIES and message["id"] == envelope.id
+    entry = json.loads(broker.get(outbox.outbox_key(envelope.id, TASK_ENTITIES)))
+    assert entry["queue"] == "entities.fr"
+
+    # Still waiting in entities.fr: not re-sent, however overdue.
+    assert outbox.resend_stale(app, broker, older_than_s=0) == 0
+    broker.delete("entities.fr")  # lost on its way
+    assert outbox.resend_stale(app, broker, older_than_s=0) == 1
+    [(task, message)] = queued(broker, "entities.fr")
+    assert task == TASK_ENTITIES and message["id"] == envelope.id
+    assert queued(broker, QUEUE_ENTITIES) == []
