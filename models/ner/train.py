@@ -119,7 +119,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--max-steps",
         type=int,
         default=8000,
-        help="training steps (default 8000: a step-limited run is reproducible, a timed one is not)",
+        help="training steps (default 8000; a step-limited run is reproducible, a timed one not)",
     )
     parser.add_argument(
         "--version", default="1.0.0", help="pipeline version written to meta.json (default 1.0.0)"
