@@ -298,8 +298,9 @@ def evaluate(
         model = models.get(language)
         if not model:
             results["skipped"][language] = "no model (configure one or pass --ner-model LANG=PATH)"
-            log(f"ner-languages {language}: skipped, no model")
-            continue
+            log(f"ner-languages {language}: no model of ours")
+            if language not in COMPARISONS:
+                continue
         sets = load_dev_sets(data_dir, language, max_docs)
         if not sets:
             results["skipped"][language] = "no dev data"
@@ -309,11 +310,13 @@ def evaluate(
             results["skipped"][f"{language}:{name}"] = why
             log(f"ner-languages {language}: comparison {name} skipped ({why})")
         for dev in sets:
-            systems: dict[str, Predict] = {
-                f"raw:{model_label(model)}": raw_system(model),
-                f"newsflow:{model_label(model)}": newsflow_system(model),
-                **comparisons,
-            }
+            systems: dict[str, Predict] = {}
+            if model:
+                systems[f"raw:{model_label(model)}"] = raw_system(model)
+                systems[f"newsflow:{model_label(model)}"] = newsflow_system(model)
+            systems.update(comparisons)
+            if not systems:
+                break
             entry: dict[str, Any] = {
                 "language": language,
                 "domain": dev.domain,
@@ -331,6 +334,8 @@ def evaluate(
                     f"core F1 {result['micro_core']['f1']:.3f}"
                 )
             results["dev_sets"][dev.name] = entry
+        if not model:
+            continue
         pooled = pool([dev.docs for dev in sets if dev.pooled], rule_docs)
         labels = CORE_LABELS if any(dev.labels == CORE_LABELS for dev in sets) else LABELS
         results["rule_gains"][language] = rule_gains(pooled, labels, model)

@@ -162,3 +162,14 @@ def test_report_tables_by_domain_and_rule_gains() -> None:
 def test_dev_set_dataclass_defaults() -> None:
     dev = DevSet("x", "de", "news", ("PER",), [])
     assert dev.pooled and dev.note == ""
+
+
+def test_a_missing_comparison_system_is_reported_not_raised(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from evaluation import ner_languages
+
+    monkeypatch.setitem(ner_languages.COMPARISONS, "xx", ("no_such_spacy_model",))
+    systems, skipped = ner_languages.comparison_systems("xx")
+    assert systems == {}
+    assert "not installed" in skipped["no_such_spacy_model"]
