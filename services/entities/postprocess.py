@@ -2,9 +2,10 @@
 
 The model tags each sentence on its own; these rules use what the document as a
 whole says (a surname next to the full name, the same name tagged twice, the
-wire dateline, what ingest removed as boilerplate) and small closed word lists
-(weekdays, months, function words). Each rule is a separate function so it can
-be tested and measured on its own (make eval).
+wire dateline, what ingest removed as boilerplate) and closed word lists per
+language from data: weekdays and months from CLDR (Babel), function words from
+spaCy's stop lists (short entries only). Each rule is a separate function, listed
+in RULES, so it can be tested and switched off on its own (make eval).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 
 Label = str  # "PER" | "ORG" | "LOC" | "MISC"
 
@@ -42,23 +44,93 @@ class Context:
 
 # --- closed word lists -------------------------------------------------------------------------
 
-_CALENDAR = {
-    "fr": "lundi mardi mercredi jeudi vendredi samedi dimanche janvier février fevrier mars "
-    "avril mai juin juillet août aout septembre octobre novembre décembre decembre",
-    "en": "monday tuesday wednesday thursday friday saturday sunday january february march "
-    "april may june july august september october november december mon tue tues wed thu "
-    "thur thurs fri sat sun jan feb mar apr jun jul aug sep sept oct nov dec",
-    "de": "montag dienstag mittwoch donnerstag freitag samstag sonnabend sonntag januar "
-    "jänner februar märz april mai juni juli august september oktober november dezember",
-    "es": "lunes martes miércoles jueves viernes sábado domingo enero febrero marzo abril "
-    "mayo junio julio agosto septiembre setiembre octubre noviembre diciembre",
-    "it": "lunedì martedì mercoledì giovedì venerdì sabato domenica gennaio febbraio marzo "
-    "aprile maggio giugno luglio agosto settembre ottobre novembre dicembre",
-}
-CALENDAR_WORDS: frozenset[str] = frozenset(" ".join(_CALENDAR.values()).split())
+# Languages whose calendar and function words are computed from data (CLDR via Babel, spaCy's
+# stop lists). A language outside the list falls back to the union of these.
+SUPPORTED_LANGUAGES: tuple[str, ...] = (
+    "en", "fr", "de", "es", "it", "nl", "pt", "pl", "ru", "sv", "da", "uk", "cs", "ro", "ar", "zh",
+)  # fmt: skip
 
-# Words that never make a name on their own: articles, pronouns, prepositions,
-# conjunctions. "La guerre" (only "La" capitalised) is not a name; "La Haye" is.
+_CALENDAR_CONTEXTS = ("format", "stand-alone")  # Polish/Russian format months are genitive
+_CALENDAR_WIDTHS = ("wide", "abbreviated")
+# Abbreviations shorter than this in a cased script ("Mo.", "di", "пн") are too ambiguous
+# with names and initials to drop on sight; wide names are always kept.
+_MIN_ABBREVIATION = 3
+
+
+def _strip_marks(word: str) -> str:
+    decomposed = unicodedata.normalize("NFD", word)
+    return unicodedata.normalize(
+        "NFC", "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    )
+
+
+def _is_uncased(word: str) -> bool:
+    return word.upper() == word.lower()
+
+
+@cache
+def _calendar_forms(language: str, regional: bool = True) -> dict[str, frozenset[str]]:
+    """{"format": ..., "stand-alone": ...}: the forms of one supported language (see
+    calendar_words); regional=False: the main locale only."""
+    from babel import Locale
+    from babel.localedata import locale_identifiers
+
+    found: dict[str, set[str]] = {context: set() for context in _CALENDAR_CONTEXTS}
+    for identifier in locale_identifiers() if regional else [language]:
+        if identifier != language and not identifier.startswith(f"{language}_"):
+            continue
+        locale = Locale.parse(identifier)
+        for names in (locale.months, locale.days):
+            for context in _CALENDAR_CONTEXTS:
+                for width in _CALENDAR_WIDTHS:
+                    for name in names[context][width].values():
+                        word = name.casefold().strip()
+                        bare = word.rstrip(".")
+                        too_short = len(bare) < _MIN_ABBREVIATION and not _is_uncased(bare)
+                        if width != "wide" and too_short:
+                            continue
+                        for form in (word, bare, f"{bare}.", _strip_marks(bare)):
+                            if form and " " not in form:
+                                found[context].add(form)
+    return {context: frozenset(forms) for context, forms in found.items()}
+
+
+def _languages(language: str | None) -> tuple[str, ...]:
+    return (language,) if language in SUPPORTED_LANGUAGES else SUPPORTED_LANGUAGES
+
+
+@cache
+def calendar_words(language: str | None = None) -> frozenset[str]:
+    """Lower-cased month and weekday names of `language` from CLDR (Babel): wide and abbreviated,
+    format and stand-alone, of the language and its regional locales (de_AT "jänner", es_PE
+    "setiembre"), with and without a trailing dot and without accents ("fevrier"). None or a
+    language outside SUPPORTED_LANGUAGES: the union over SUPPORTED_LANGUAGES."""
+    return frozenset().union(
+        *(forms for lang in _languages(language) for forms in _calendar_forms(lang).values())
+    )
+
+
+@cache
+def inflected_calendar_words(language: str | None = None) -> frozenset[str]:
+    """Forms that exist only in the format context: the genitive months of Slavic languages
+    ("марта", "мая", "stycznia", "maja"), used after a day number and written in lower case.
+    Capitalised and alone they are names (Марта, Мая, Maja), not dates."""
+    result: set[str] = set()
+    for lang in _languages(language):
+        forms = _calendar_forms(lang, regional=False)  # de_AT "Jänner" is no case form
+        result |= forms["format"] - forms["stand-alone"]
+    return frozenset(result - _standalone_union(language))
+
+
+def _standalone_union(language: str | None) -> frozenset[str]:
+    return frozenset().union(
+        *(_calendar_forms(lang)["stand-alone"] for lang in _languages(language))
+    )
+
+
+# Curated function words, the floor for every language's list (and what surname_parts uses):
+# articles, pronouns, prepositions, conjunctions. "La guerre" (only "La" capitalised) is not a
+# name; "La Haye" is.
 _FUNCTION = {
     "fr": "le la les l un une des du de d au aux à a ce cet cette ces son sa ses leur leurs "
     "notre nos votre vos mon ma mes il elle ils elles on nous vous je tu et ou mais en dans "
@@ -71,6 +143,44 @@ _FUNCTION = {
     "an am auf für mit von vom zu zum zur bei nach aus er sie es wir ihr ich du",
 }
 FUNCTION_WORDS: frozenset[str] = frozenset(" ".join(_FUNCTION.values()).split())
+
+# spaCy's stop lists are taken up to this length: the short entries are the closed classes
+# (articles, pronouns, prepositions); longer ones include content words that make names on their
+# own ("zeit" in "Die Zeit", "erste" in "Das Erste", "mundo", "morgen", "state").
+_MAX_STOP_WORD = 3
+# Short stop-list entries that are names, or a name's only capitalised word, in news text:
+# "The Who", "El Día" (Tenerife daily), "Dag" (Swedish first name), "Ben", "Bom Jesus".
+_NOT_FUNCTION = {
+    "en": "who may",  # "The Who"; "May" (Theresa May, Brian May), a modal in the stop list
+    "es": "día dia",
+    "nl": "ben",
+    "pt": "bom",
+    "sv": "dag",
+}
+
+
+@cache
+def function_words(language: str | None = None) -> frozenset[str]:
+    """Short closed-class words of `language`: spaCy's stop list entries of at most 3 letters
+    (numbers excluded where spaCy knows them: "six", "dos"), plus the curated FUNCTION_WORDS,
+    minus names (_NOT_FUNCTION). None or an unknown language: the curated FUNCTION_WORDS only."""
+    if language not in SUPPORTED_LANGUAGES:
+        return FUNCTION_WORDS
+    import spacy.util
+    from spacy.attrs import LIKE_NUM
+
+    defaults = spacy.util.get_lang_class(language).Defaults
+    like_num = defaults.lex_attr_getters.get(LIKE_NUM)
+    words_: set[str] = set(_FUNCTION.get(language, "").split())
+    for word in defaults.stop_words:
+        word = word.casefold()
+        if not word.isalpha() or len(word) > _MAX_STOP_WORD:
+            continue
+        if like_num is not None and like_num(word):
+            continue
+        words_.add(word)
+    return frozenset(words_ - set(_NOT_FUNCTION.get(language, "").split()))
+
 
 # Capitalised by convention, not names, when they stand alone.
 _NOT_ALONE = {
@@ -132,21 +242,38 @@ def words(text: str) -> list[str]:
 # --- rules that drop a mention ---------------------------------------------------------------
 
 
-def is_calendar(surface: str) -> bool:
-    """Weekday or month names, possibly with numbers: "Lundi", "25 février", "Friday"."""
+def is_calendar(surface: str, language: str | None = None) -> bool:
+    """Weekday or month names, possibly with numbers: "Lundi", "25 février", "Friday",
+    "12 stycznia" (see calendar_words; None: any supported language). An inflected (genitive)
+    month counts in lower case or after a number only: "Марта", "Maja" alone are first names."""
     tokens = words(surface)
     lettered = [t for t in tokens if not t.isdigit()]
-    return bool(lettered) and all(t.casefold() in CALENDAR_WORDS for t in lettered)
+    if not lettered:
+        return False
+    names = calendar_words(language)
+    inflected = inflected_calendar_words(language)
+    has_number = len(lettered) < len(tokens)
+    for token in lettered:
+        key = token.casefold()
+        if key not in names:
+            return False
+        if key in inflected and not (has_number or token.islower()):
+            return False
+    return True
 
 
-def has_no_name_word(surface: str) -> bool:
-    """No capitalised word except function words: "La guerre", "Il", "les"."""
+def has_no_name_word(surface: str, language: str | None = None) -> bool:
+    """No capitalised word except function words: "La guerre", "Il", "les". In a script without
+    case (Chinese, Arabic) every word that is not a function word can be a name."""
     tokens = words(surface)
     if not tokens:
         return True
+    function = function_words(language)
     for token in tokens:
         head = _head(token)
-        if head[:1].isupper() and head.casefold() not in FUNCTION_WORDS:
+        initial = head[:1]
+        can_name = (initial.isupper() or _is_uncased(initial)) and not initial.isdigit()
+        if can_name and head.casefold() not in function:
             return False
         if any(ch.isupper() for ch in head[1:]) or any(ch.isdigit() for ch in head):
             return False  # "eBay", "iPhone", "G7"
@@ -270,36 +397,108 @@ def surname_parts(surface: str) -> list[str]:
 
 # --- the pipeline of rules -------------------------------------------------------------------
 
+Rule = Callable[[str, list[Mention], Context], list[Mention]]
 
-def postprocess(text: str, mentions: Sequence[Mention], context: Context) -> list[Mention]:
-    """Mentions after every rule, sorted by offset, non-overlapping."""
-    language = context.language
+
+def rule_leading_article(text: str, mentions: list[Mention], context: Context) -> list[Mention]:
+    return [
+        replace(m, start=strip_leading_article(text, m.start, m.end, context.language, m.label))
+        for m in mentions
+    ]
+
+
+def rule_trim_tail(text: str, mentions: list[Mention], context: Context) -> list[Mention]:
+    return [replace(m, end=trim_tail(text, m.start, m.end, m.label)) for m in mentions]
+
+
+def rule_calendar(text: str, mentions: list[Mention], context: Context) -> list[Mention]:
+    """Drop weekday and month names, except the surname of a longer PER of the document
+    ("May" after "Theresa May")."""
+    surnames = {
+        part for m in mentions if m.label == "PER" for part in surname_parts(text[m.start : m.end])
+    }
+    return [
+        m
+        for m in mentions
+        if not is_calendar(text[m.start : m.end], context.language)
+        or fold(text[m.start : m.end]) in surnames
+    ]
+
+
+def rule_no_name_word(text: str, mentions: list[Mention], context: Context) -> list[Mention]:
+    return [m for m in mentions if not has_no_name_word(text[m.start : m.end], context.language)]
+
+
+def rule_lone_title(text: str, mentions: list[Mention], context: Context) -> list[Mention]:
+    return [m for m in mentions if not is_lone_title(text[m.start : m.end])]
+
+
+def rule_boilerplate(text: str, mentions: list[Mention], context: Context) -> list[Mention]:
     names = boilerplate_names(context.boilerplate)
-    kept: list[Mention] = []
-    for mention in mentions:
-        start = strip_leading_article(text, mention.start, mention.end, language, mention.label)
-        end = trim_tail(text, start, mention.end, mention.label)
-        surface = text[start:end]
-        if (
-            is_calendar(surface)
-            or has_no_name_word(surface)
-            or is_lone_title(surface)
-            or is_boilerplate(surface, names)
-        ):
-            continue
-        kept.append(replace(mention, start=start, end=end))
+    return [m for m in mentions if not is_boilerplate(text[m.start : m.end], names)]
 
-    kept = apply_capitalised_articles(text, kept, language)
-    kept = apply_dateline(kept, context.dateline)
-    if language == "fr":
-        kept = [
-            replace(m, label="MISC", locked=True)
-            if m.label in ("LOC", "ORG") and is_french_demonym(text, m.start, m.end)
-            else m
-            for m in kept
-        ]
-    kept = apply_surnames(text, kept)
-    kept = apply_majority(text, kept)
+
+def rule_capitalised_articles(
+    text: str, mentions: list[Mention], context: Context
+) -> list[Mention]:
+    return apply_capitalised_articles(text, mentions, context.language)
+
+
+def rule_dateline(text: str, mentions: list[Mention], context: Context) -> list[Mention]:
+    return apply_dateline(mentions, context.dateline)
+
+
+def rule_demonyms(text: str, mentions: list[Mention], context: Context) -> list[Mention]:
+    if context.language != "fr":
+        return mentions
+    return [
+        replace(m, label="MISC", locked=True)
+        if m.label in ("LOC", "ORG") and is_french_demonym(text, m.start, m.end)
+        else m
+        for m in mentions
+    ]
+
+
+def rule_surnames(text: str, mentions: list[Mention], context: Context) -> list[Mention]:
+    return apply_surnames(text, mentions)
+
+
+def rule_majority(text: str, mentions: list[Mention], context: Context) -> list[Mention]:
+    return apply_majority(text, mentions)
+
+
+# In order: span edges first, then the rules that drop a mention (on the trimmed surface), then
+# the document-level label rules. `make eval` switches each one off to measure it.
+RULES: tuple[tuple[str, Rule], ...] = (
+    ("leading_article", rule_leading_article),
+    ("trim_tail", rule_trim_tail),
+    ("calendar", rule_calendar),
+    ("no_name_word", rule_no_name_word),
+    ("lone_title", rule_lone_title),
+    ("boilerplate", rule_boilerplate),
+    ("capitalised_articles", rule_capitalised_articles),
+    ("dateline", rule_dateline),
+    ("demonyms", rule_demonyms),
+    ("surnames", rule_surnames),
+    ("majority", rule_majority),
+)
+RULE_NAMES: tuple[str, ...] = tuple(name for name, _ in RULES)
+
+
+def postprocess(
+    text: str,
+    mentions: Sequence[Mention],
+    context: Context,
+    disabled: Collection[str] = (),
+) -> list[Mention]:
+    """Mentions after every rule of RULES not named in `disabled`, sorted by offset."""
+    unknown = set(disabled) - set(RULE_NAMES)
+    if unknown:
+        raise ValueError(f"unknown post-processing rules: {sorted(unknown)}")
+    kept = list(mentions)
+    for name, rule in RULES:
+        if name not in disabled:
+            kept = rule(text, kept, context)
     return sorted(kept, key=lambda m: (m.start, m.end))
 
 
@@ -384,16 +583,23 @@ def apply_majority(text: str, mentions: list[Mention]) -> list[Mention]:
 
 
 __all__ = [
-    "CALENDAR_WORDS",
+    "FUNCTION_WORDS",
     "LINE_BREAK_HYPHEN_RE",
+    "RULES",
+    "RULE_NAMES",
+    "SUPPORTED_LANGUAGES",
     "Context",
     "Mention",
+    "Rule",
     "apply_capitalised_articles",
     "apply_dateline",
     "apply_majority",
     "apply_surnames",
     "boilerplate_names",
+    "calendar_words",
+    "function_words",
     "has_no_name_word",
+    "inflected_calendar_words",
     "is_boilerplate",
     "is_calendar",
     "is_french_demonym",

