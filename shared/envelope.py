@@ -6,9 +6,9 @@ stage, so a redelivered message carries everything needed to redo the work.
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -136,3 +136,37 @@ class ArticleEnvelope(BaseModel):
     @classmethod
     def from_message(cls, message: dict[str, object]) -> "ArticleEnvelope":
         return cls.model_validate(message)
+
+
+class FailureRecord(BaseModel):
+    """The dead-letter record: a stage gave up on an article (shared/pipeline.py
+    `on_failure` sends it, the storage stage writes it to PostgreSQL). It carries the
+    message the stage failed on, so an operator can re-drive the article from there."""
+
+    id: str
+    stage: str
+    reason: str
+    attempts: int | None = None
+    failed_at: datetime | None = Field(None, description="None: storage stamps its own time")
+    message: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("failed_at", mode="before")
+    @classmethod
+    def unreadable_time_is_none(cls, value: object) -> object:
+        # A record is never refused for its time alone: losing it would lose the article.
+        if value is None or isinstance(value, datetime):
+            return value
+        try:
+            return datetime.fromisoformat(str(value))
+        except ValueError:
+            return None
+
+    @field_validator("message", mode="before")
+    @classmethod
+    def no_message_is_empty(cls, value: object) -> object:
+        # Not an envelope (None, a list): recorded without it, never refused.
+        return value if isinstance(value, dict) else {}
+
+    def to_message(self) -> dict[str, Any]:
+        """JSON-safe dict for Celery's JSON serializer."""
+        return self.model_dump(mode="json")

@@ -23,7 +23,7 @@ from celery.exceptions import Reject, Retry
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from shared import outbox
-from shared.envelope import ArticleEnvelope, Status
+from shared.envelope import ArticleEnvelope, FailureRecord, Status
 from shared.names import TASK_STORE_FAILURE
 from shared.settings import get_settings
 from shared.status import StatusStore, redis_client
@@ -185,19 +185,19 @@ class PipelineTask(Task):
             return
         reason = failure_reason(exc)
         attempts = (self.request.retries or 0) + 1
-        failed_at = datetime.now(UTC).isoformat()
+        failed_at = datetime.now(UTC)
         log.error(
             "stage failed",
             extra={"stage": self.stage, "reason": reason, "attempts": attempts},
         )
-        failure = {
-            "id": article_id,
-            "stage": self.stage,
-            "reason": reason,
-            "attempts": attempts,
-            "failed_at": failed_at,
-            "message": message,
-        }
+        failure = FailureRecord(
+            id=article_id,
+            stage=self.stage,
+            reason=reason,
+            attempts=attempts,
+            failed_at=failed_at,
+            message=message,
+        ).model_dump(mode="json")
 
         def record() -> None:
             self.status.set_failed(article_id, self.stage, reason, attempts=attempts)

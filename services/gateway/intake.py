@@ -13,7 +13,14 @@ from fastapi import Request
 from pydantic import ValidationError
 
 from services.gateway.errors import ApiError
-from services.gateway.schemas import ArticleSubmission, Limits
+from services.gateway.schemas import (
+    Accepted,
+    ArticleSubmission,
+    BatchAccepted,
+    BatchItem,
+    ItemError,
+    Limits,
+)
 
 JSON = "application/json"
 TEXT = "text/plain"
@@ -235,7 +242,13 @@ def parse_single(request: Request, body: bytes, limits: Limits) -> ArticleSubmis
 
 def parse_batch(
     request: Request, body: bytes, max_items: int, limits: Limits
-) -> list[ArticleSubmission]:
+) -> list[ArticleSubmission | ItemError]:
+    """The batch's articles, in order, each one validated or refused on its own.
+
+    A problem of the batch itself (not JSON, not a list, empty, too many articles) raises
+    ApiError and refuses everything; a bad article only refuses itself (an ItemError at
+    its index), like Elasticsearch's `_bulk`.
+    """
     kind = media_type(request)
     if kind != JSON:
         raise unsupported(kind, 'application/json: {"articles": [...]}')
@@ -254,7 +267,56 @@ def parse_batch(
         raise ApiError(
             422, loc, f"batch has {len(data)} articles; the limit is {max_items}", "too_long"
         )
-    return [validate_article(item, [*loc, i], limits) for i, item in enumerate(data)]
+    return [_validate_item(item, [*loc, i], limits) for i, item in enumerate(data)]
+
+
+def _validate_item(
+    data: Any, loc: list[str | int], limits: Limits
+) -> ArticleSubmission | ItemError:
+    try:
+        return validate_article(data, loc, limits)
+    except ApiError as exc:
+        return item_error(exc, len(loc))
+
+
+def item_error(exc: ApiError, depth: int) -> ItemError:
+    """An article's refusal as a batch item error; `depth`: length of the article's loc."""
+    [detail] = exc.detail
+    loc = list(detail["loc"])
+    inside = loc[depth:]
+    return ItemError(
+        field=".".join(str(part) for part in inside) or None,
+        reason=detail["msg"],
+        type=detail["type"],
+        loc=loc,
+    )
+
+
+def batch_answer(
+    parsed: list[ArticleSubmission | ItemError], accepted: list[Accepted]
+) -> BatchAccepted:
+    """Merge the refused articles and the outcomes of the accepted ones (in the same order
+    as the valid articles of `parsed`) into one item per submitted article."""
+    outcomes = iter(accepted)
+    items: list[BatchItem] = []
+    for index, article in enumerate(parsed):
+        if isinstance(article, ItemError):
+            items.append(BatchItem(index=index, status="refused", error=article))
+        else:
+            done = next(outcomes)
+            items.append(
+                BatchItem(index=index, id=done.id, status=done.status, duplicate=done.duplicate)
+            )
+    if next(outcomes, None) is not None:
+        raise ValueError("more outcomes than valid articles")
+    ids = [item.id for item in items if item.id is not None]
+    return BatchAccepted(
+        errors=len(ids) < len(items),
+        accepted=len(ids),
+        refused=len(items) - len(ids),
+        ids=ids,
+        items=items,
+    )
 
 
 # --- query and path parameters --------------------------------------------------------

@@ -1,9 +1,11 @@
-"""Read-only queries behind the API. The gateway never writes to PostgreSQL."""
+"""Read-only queries behind the API, answering its response models (schemas.py).
+
+The gateway never writes to PostgreSQL."""
 
 import base64
 import binascii
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -21,28 +23,37 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.orm import Session, selectinload
 
+from services.gateway.schemas import Article as ArticleOut
+from services.gateway.schemas import (
+    ArticleDateline,
+    ArticleEntity,
+    ArticleEntityGroup,
+    ArticleLanguage,
+    ArticleMetadata,
+    ArticleSummary,
+    EntityCount,
+    Failure,
+    ModelInfo,
+    ParagraphLanguageOut,
+    RemovedText,
+)
 from shared.db.models import Article, EntityRow, ts_config_for
 from shared.envelope import Status
 
 
-def _iso(value: datetime | None) -> str | None:
-    # Always UTC, whatever the database session's time zone.
-    return value.astimezone(UTC).isoformat() if value is not None else None
-
-
-def _error(row: Any) -> dict[str, Any] | None:
+def _error(row: Any) -> Failure | None:
     """The failure of an article row (or a selected row with the same columns), if any."""
     if not (row.error_stage or row.error_reason):
         return None
-    return {
-        "stage": row.error_stage,
-        "reason": row.error_reason,
-        "attempts": row.error_attempts,
-        "last_error_at": _iso(row.last_error_at),
-    }
+    return Failure(
+        stage=row.error_stage,
+        reason=row.error_reason,
+        attempts=row.error_attempts,
+        last_error_at=row.last_error_at,
+    )
 
 
-def get_article(session: Session, article_id: str) -> dict[str, Any] | None:
+def get_article(session: Session, article_id: str) -> ArticleOut | None:
     article = session.scalars(
         select(Article)
         .where(Article.id == article_id)
@@ -53,65 +64,60 @@ def get_article(session: Session, article_id: str) -> dict[str, Any] | None:
     if article is None:
         return None
 
-    dateline = article.dateline
     language = None
     if article.language is not None:
-        language = {
-            "code": article.language,
-            "confidence": article.language_confidence,
-            "detector": article.language_detector,
-            "reason": article.language_reason,
-            "paragraphs": [
-                {
-                    "index": p.index,
-                    "code": p.language,
-                    "confidence": p.confidence,
-                    "start": p.start,
-                    "end": p.end,
-                }
+        language = ArticleLanguage(
+            code=article.language,
+            confidence=article.language_confidence,
+            detector=article.language_detector,
+            reason=article.language_reason,
+            paragraphs=[
+                ParagraphLanguageOut(
+                    index=p.index,
+                    code=p.language,
+                    confidence=p.confidence,
+                    start=p.start,
+                    end=p.end,
+                )
                 for p in article.paragraphs
             ],
-        }
-    return {
-        "id": article.id,
-        "status": article.status,
-        "title": article.title,
-        "text": article.text,
-        "metadata": {
-            "source": article.source,
-            "url": article.url,
-            "external_id": article.external_id,
-            "published_at": _iso(article.published_at),
-            "received_at": _iso(article.received_at),
-            "stored_at": _iso(article.stored_at),
-            "content_hash": article.content_hash,
-            "duplicate_of": article.duplicate_of,
-            "dateline": (
-                {k: dateline.get(k) for k in ("place", "date", "agency")} if dateline else None
+        )
+    return ArticleOut(
+        id=article.id,
+        status=article.status,
+        title=article.title,
+        text=article.text,
+        metadata=ArticleMetadata(
+            source=article.source,
+            url=article.url,
+            external_id=article.external_id,
+            published_at=article.published_at,
+            received_at=article.received_at,
+            stored_at=article.stored_at,
+            content_hash=article.content_hash,
+            duplicate_of=article.duplicate_of,
+            dateline=(
+                ArticleDateline.model_validate(article.dateline) if article.dateline else None
             ),
-            "removed": article.removed or [],
-        },
-        "language": language,
-        "entities": [
-            {
-                "text": e.text,
-                "label": e.label,
-                "model_label": e.model_label,
-                "start": e.start,
-                "end": e.end,
-            }
+            removed=[RemovedText.model_validate(r) for r in article.removed or []],
+        ),
+        language=language,
+        entities=[
+            ArticleEntity(
+                text=e.text, label=e.label, model_label=e.model_label, start=e.start, end=e.end
+            )
             for e in article.entities
         ],
-        "entity_groups": article.entity_groups or [],
-        "entities_status": article.entities_status,
-        "entities_reason": article.entities_reason,
-        "model": (
-            {"name": article.model_name, "version": article.model_version}
+        entity_groups=[ArticleEntityGroup.model_validate(g) for g in article.entity_groups or []],
+        entities_status=article.entities_status,
+        entities_reason=article.entities_reason,
+        model=(
+            ModelInfo(name=article.model_name, version=article.model_version)
             if article.model_name
             else None
         ),
-        "error": _error(article),
-    }
+        error=_error(article),
+    )
 
 
 def encode_cursor(stored_at: datetime, article_id: str) -> str:
@@ -156,7 +162,7 @@ def list_articles(
     status: str | None = None,
     limit: int = 20,
     cursor: str | None = None,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[ArticleSummary], str | None]:
     """Article summaries, newest first, and the cursor of the next page (None on the last)."""
     if limit < 1:
         raise ValueError("limit must be at least 1")
@@ -205,15 +211,15 @@ def list_articles(
     rows = session.execute(stmt).all()
     page = rows[:limit]
     items = [
-        {
-            "id": r.id,
-            "status": r.status,
-            "title": r.title,
-            "language": r.language,
-            "stored_at": _iso(r.stored_at),
-            "entity_count": r.entity_count,
-            "error": _error(r),
-        }
+        ArticleSummary(
+            id=r.id,
+            status=r.status,
+            title=r.title,
+            language=r.language,
+            stored_at=r.stored_at,
+            entity_count=r.entity_count,
+            error=_error(r),
+        )
         for r in page
     ]
     next_cursor = encode_cursor(page[-1].stored_at, page[-1].id) if len(rows) > limit else None
@@ -227,7 +233,7 @@ def _like_prefix(value: str) -> str:
 
 def list_entities(
     session: Session, *, label: str | None = None, q: str | None = None, limit: int = 50
-) -> list[dict[str, Any]]:
+) -> list[EntityCount]:
     """Distinct (text, label) pairs over stored articles, most mentioned first."""
     if limit < 1:
         raise ValueError("limit must be at least 1")
@@ -248,7 +254,7 @@ def list_entities(
             func.lower(EntityRow.text).like(func.lower(cast(_like_prefix(q), String)), escape="\\")
         )
     return [
-        {"text": r.text, "label": r.label, "article_count": r.article_count}
+        EntityCount(text=r.text, label=r.label, article_count=r.article_count)
         for r in session.execute(stmt)
     ]
 

@@ -5,9 +5,19 @@ Character rules live here; length limits are settings (MAX_*_CHARS), checked in 
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import AnyHttpUrl, BaseModel, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    Field,
+    PlainSerializer,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from shared.envelope import ArticleInput
@@ -38,6 +48,9 @@ class Limits:
 _TEXT_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 # Single-line fields: no control character at all, no line or paragraph separator.
 _LINE_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# A title's whitespace: ASCII blanks and every line break (CR, LF, VT, FF, NEL, U+2028/9).
+# Runs of it become one space; no-break and other typographic spaces are kept as sent.
+_TITLE_SPACE = re.compile(r"[\t\n\x0b\x0c\r \x85\u2028\u2029]+")
 _HTTP_URL: TypeAdapter[AnyHttpUrl] = TypeAdapter(AnyHttpUrl)
 
 
@@ -52,13 +65,22 @@ def _no_forbidden(value: str, pattern: re.Pattern[str], what: str) -> str:
     return value
 
 
+def normalise_title(value: str) -> str:
+    """Line breaks and runs of whitespace as single spaces, the ends stripped."""
+    return _TITLE_SPACE.sub(" ", value).strip(" ")  # not strip(): it eats \x1c-\x1f
+
+
 class ArticleSubmission(ArticleInput):
     """An article as submitted: `text` is required, everything else optional."""
 
     text: str = Field(
         description="The article body: plain text, or HTML (converted to text by ingest)."
     )
-    title: str | None = Field(None, description="One line. Limit: MAX_TITLE_CHARS.")
+    title: str | None = Field(
+        None,
+        description="One line: line breaks and runs of whitespace become one space, the ends "
+        "are stripped; other control characters are refused. Limit: MAX_TITLE_CHARS.",
+    )
     url: str | None = Field(
         None,
         description="Absolute http(s) URL with a host. Limit: MAX_URL_CHARS.",
@@ -82,7 +104,17 @@ class ArticleSubmission(ArticleInput):
             "text may hold tab, line feed, form feed and carriage return only",
         )
 
-    @field_validator("title", "source")
+    @field_validator("title")
+    @classmethod
+    def title_one_line(cls, value: str | None) -> str | None:
+        """Line breaks and runs of whitespace become one space (titles copied from pages
+        and feeds carry them); any other control character is refused. Blank: no title."""
+        if value is None:
+            return None
+        value = normalise_title(value)
+        return _no_forbidden(value, _LINE_FORBIDDEN, "a title is one line of text") or None
+
+    @field_validator("source")
     @classmethod
     def single_line(cls, value: str | None) -> str | None:
         if value is None:
@@ -147,12 +179,203 @@ def submission_schema(limits: Limits) -> dict[str, Any]:
     return schema
 
 
+# --- write answers ----------------------------------------------------------------
+
+
 class Accepted(BaseModel):
     id: str
-    status: str
+    status: str = Field(description="queued, or the known article's status when a duplicate")
     duplicate: bool = False
 
 
+class ItemError(BaseModel):
+    """Why one article of a batch was refused (the same rules as POST /articles)."""
+
+    field: str | None = Field(
+        description="The refused field inside the article (`title`, `expected_languages.0`); "
+        "null when the article itself is wrong (not an object)"
+    )
+    reason: str = Field(description="The problem, in words")
+    type: str = Field(description="Machine-readable: control_character, string_type, ...")
+    loc: list[str | int] = Field(description='Full location, e.g. ["body", "articles", 3, "title"]')
+
+
+class BatchItem(BaseModel):
+    """The outcome of the article at `index`: accepted (id, status) or refused (error)."""
+
+    index: int = Field(description="Position of the article in the submitted list, from 0")
+    id: str | None = Field(None, description="Newsflow id; null when refused")
+    status: str = Field(
+        description="queued (accepted now), the known status (duplicate), or refused"
+    )
+    duplicate: bool = False
+    error: ItemError | None = Field(None, description="Set when, and only when, refused")
+
+
 class BatchAccepted(BaseModel):
-    ids: list[str]
-    items: list[Accepted]
+    """202 for a well-formed batch, whatever each article's outcome (like Elasticsearch
+    `_bulk`): check `errors`, then the `items` whose `error` is set."""
+
+    errors: bool = Field(description="true when at least one article was refused")
+    accepted: int = Field(description="Articles accepted, duplicates included")
+    refused: int
+    ids: list[str] = Field(description="Ids of the accepted articles, in submission order")
+    items: list[BatchItem] = Field(description="One per submitted article, in order")
+
+
+# --- read answers -------------------------------------------------------------------
+
+
+def _utc_iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
+# Always UTC, ISO 8601 with an offset (+00:00), whatever the database session's time zone.
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(_utc_iso, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
+class Failure(BaseModel):
+    """Where and why an article failed (the dead-letter record)."""
+
+    stage: str | None
+    reason: str | None
+    attempts: int | None = None
+    last_error_at: Timestamp | None = None
+
+
+class ParagraphLanguageOut(BaseModel):
+    index: int
+    code: str | None
+    confidence: float | None
+    start: int
+    end: int
+
+
+class ArticleLanguage(BaseModel):
+    code: str = Field(description='ISO 639-1, or "und" when undecidable')
+    confidence: float | None
+    detector: str | None
+    reason: str | None = Field(None, description='Why the code is "und"')
+    paragraphs: list[ParagraphLanguageOut]
+
+
+class ArticleEntity(BaseModel):
+    """One mention, with offsets into the article's clean `text`."""
+
+    text: str
+    label: str = Field(description="PER, ORG, LOC or MISC")
+    model_label: str = Field(description="The label the NER model gave")
+    start: int
+    end: int
+
+
+class Mention(BaseModel):
+    start: int
+    end: int
+
+
+class ArticleEntityGroup(BaseModel):
+    """One entity of the article: its mentions grouped under a canonical name."""
+
+    name: str
+    label: str
+    count: int
+    salience: float
+    first_start: int
+    mentions: list[Mention] = Field(default_factory=list)
+
+
+class ArticleDateline(BaseModel):
+    place: str | None = None
+    date: str | None = None
+    agency: str | None = None
+
+
+class RemovedText(BaseModel):
+    """Boilerplate taken out by ingest; offsets into the raw (normalised) text."""
+
+    start: int
+    end: int
+    text: str
+    reason: str
+
+
+class ArticleMetadata(BaseModel):
+    source: str | None
+    url: str | None
+    external_id: str | None
+    published_at: Timestamp | None
+    received_at: Timestamp | None
+    stored_at: Timestamp | None
+    content_hash: str | None
+    duplicate_of: str | None
+    dateline: ArticleDateline | None
+    removed: list[RemovedText]
+
+
+class ModelInfo(BaseModel):
+    name: str
+    version: str | None
+
+
+class Article(BaseModel):
+    """A stored (or failed) article, as PostgreSQL holds it."""
+
+    id: str
+    status: str
+    title: str | None
+    text: str | None
+    metadata: ArticleMetadata
+    language: ArticleLanguage | None
+    entities: list[ArticleEntity]
+    entity_groups: list[ArticleEntityGroup]
+    entities_status: str | None
+    entities_reason: str | None
+    model: ModelInfo | None
+    error: Failure | None
+
+
+class ArticleInFlight(BaseModel):
+    """An accepted article still in the pipeline (or re-driven), from its live status."""
+
+    id: str
+    status: str
+    title: str | None = None
+    error: Failure | None = None
+    accepted_at: Timestamp | None = None
+    updated_at: Timestamp | None = None
+
+
+class ArticleSummary(BaseModel):
+    """One article in a list or search result."""
+
+    id: str
+    status: str
+    title: str | None
+    language: str | None
+    stored_at: Timestamp | None
+    entity_count: int
+    error: Failure | None
+
+
+class ArticlePage(BaseModel):
+    items: list[ArticleSummary]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page"
+    )
+
+
+class EntityCount(BaseModel):
+    """A distinct entity (text and label) and how many stored articles mention it."""
+
+    text: str
+    label: str
+    article_count: int
+
+
+class EntityList(BaseModel):
+    items: list[EntityCount]

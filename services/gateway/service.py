@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.gateway import queries
 from services.gateway.errors import ApiError
-from services.gateway.schemas import Accepted, ArticleSubmission
+from services.gateway.schemas import Accepted, ArticleInFlight, ArticleSubmission
+from services.gateway.schemas import Article as ArticleOut
 from shared import outbox
 from shared.db.models import Article
 from shared.envelope import ArticleEnvelope, ArticleInput, Status
@@ -174,20 +175,20 @@ class Gateway:
             )
             return [r.id for r in rows]
 
-    def article(self, aid: str) -> dict[str, Any] | None:
+    def article(self, aid: str) -> ArticleOut | ArticleInFlight | None:
         with self.sessions() as session:
             row = queries.get_article(session, aid)
-        if row is not None and row["status"] == Status.STORED.value:
+        if row is not None and row.status == Status.STORED.value:
             return row
         live = self.status.get(aid)
         # A re-driven article is in flight again: its live status is newer than the row.
         if live is not None and (row is None or live.get("status") != Status.FAILED.value):
-            return {
-                "id": aid,
-                "status": live.get("status"),
-                "title": live.get("title"),
-                "error": live.get("error"),
-                "accepted_at": live.get("accepted_at"),
-                "updated_at": live.get("updated_at"),
-            }
+            return ArticleInFlight(
+                id=aid,
+                status=live.get("status") or Status.QUEUED.value,
+                title=live.get("title"),
+                error=live.get("error"),
+                accepted_at=live.get("accepted_at"),
+                updated_at=live.get("updated_at"),
+            )
         return row

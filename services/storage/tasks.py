@@ -1,6 +1,5 @@
 """Storage tasks: the only writer to PostgreSQL. Upserts keyed by article id."""
 
-from datetime import datetime
 from functools import lru_cache
 from typing import Any, ClassVar
 
@@ -10,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.storage.repository import store_failure, upsert_article
 from services.storage.worker import app
 from shared.db.session import make_engine
-from shared.envelope import ArticleEnvelope, Status
+from shared.envelope import ArticleEnvelope, FailureRecord, Status
 from shared.names import STAGE_STORAGE, TASK_STORE, TASK_STORE_FAILURE
 from shared.pipeline import TRANSIENT_ERRORS, PipelineTask
 from shared.settings import get_settings
@@ -26,24 +25,17 @@ def store_impl(envelope: ArticleEnvelope, sessions: sessionmaker[Session]) -> No
         upsert_article(session, envelope)
 
 
-def store_failure_impl(failure: dict[str, Any], sessions: sessionmaker[Session]) -> None:
+def store_failure_impl(failure: FailureRecord, sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as session:
         store_failure(
             session,
-            failure["id"],
-            failure["stage"],
-            failure["reason"],
-            failure.get("message") or {},
-            attempts=failure.get("attempts"),
-            failed_at=_parse_time(failure.get("failed_at")),
+            failure.id,
+            failure.stage,
+            failure.reason,
+            failure.message,
+            attempts=failure.attempts,
+            failed_at=failure.failed_at,
         )
-
-
-def _parse_time(value: object) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
 
 
 class StorageTask(PipelineTask):
@@ -73,4 +65,4 @@ class StoreFailureTask(StorageTask):
 
 @app.task(bind=True, base=StoreFailureTask, name=TASK_STORE_FAILURE)
 def store_failed(self: StoreFailureTask, failure: dict[str, Any]) -> None:
-    store_failure_impl(failure, session_factory())
+    store_failure_impl(FailureRecord.model_validate(failure), session_factory())

@@ -285,9 +285,14 @@ def test_bad_batch_and_unknown_id(api: httpx.Client) -> None:
     too_many = api.post("/articles/batch", json={"articles": [{"text": "x"}] * 1001})
     assert too_many.status_code == 422
     assert too_many.json()["detail"][0]["loc"] == ["body", "articles"]
+    # A bad article refuses only itself: the batch answers 202 with errors: true.
     bad_item = api.post("/articles/batch", json=[{"text": "fine"}, {"text": ""}])
-    assert bad_item.status_code == 422
-    assert bad_item.json()["detail"][0]["loc"] == ["body", 1, "text"]
+    assert bad_item.status_code == 202, bad_item.text
+    assert bad_item.json()["errors"] is True
+    [fine, empty] = bad_item.json()["items"]
+    assert fine["id"] and fine["error"] is None
+    assert empty["id"] is None and empty["error"]["loc"] == ["body", 1, "text"]
+    assert empty["error"]["field"] == "text" and empty["error"]["type"] == "blank"
     unknown = api.get("/articles/" + "0" * 32)
     assert unknown.status_code == 404
     assert unknown.json()["detail"][0]["loc"] == ["path", "article_id"]

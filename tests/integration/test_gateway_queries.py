@@ -95,7 +95,7 @@ def corpus(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
 def list_ids(sessions: sessionmaker[Session], **filters: Any) -> list[str]:
     with sessions() as session:
         items, _ = queries.list_articles(session, limit=100, **filters)
-    return [item["id"] for item in items]
+    return [item.id for item in items]
 
 
 # --- get_article ----------------------------------------------------------------------
@@ -103,9 +103,11 @@ def list_ids(sessions: sessionmaker[Session], **filters: Any) -> list[str]:
 
 def test_get_article_shape(corpus: sessionmaker[Session]) -> None:
     with corpus() as session:
-        article = queries.get_article(session, "fr-kremlin")
-    assert article is not None
-    json.dumps(article)  # JSON-safe as is
+        found = queries.get_article(session, "fr-kremlin")
+    assert found is not None
+    # The response model's JSON: the shape clients have always read.
+    article = found.model_dump(mode="json")
+    assert json.loads(found.model_dump_json()) == article
 
     assert set(article) == {
         "id", "status", "title", "text", "metadata", "language", "entities",
@@ -162,8 +164,9 @@ def test_get_article_shape(corpus: sessionmaker[Session]) -> None:
 
 def test_get_failed_article(corpus: sessionmaker[Session]) -> None:
     with corpus() as session:
-        article = queries.get_article(session, "failed-1")
-    assert article is not None
+        found = queries.get_article(session, "failed-1")
+    assert found is not None
+    article = found.model_dump(mode="json")
     assert article["status"] == "failed"
     error = article["error"]
     assert (error["stage"], error["reason"]) == ("ingest", "ValueError: empty text")
@@ -189,10 +192,10 @@ def test_get_unknown_article(corpus: sessionmaker[Session]) -> None:
 def test_get_article_sees_later_writes_in_the_same_session(sessions: sessionmaker[Session]) -> None:
     store(sessions, make_envelope("a1"))
     with sessions() as reader:
-        assert queries.get_article(reader, "a1")["title"] == KREMLIN_TITLE  # type: ignore[index]
+        assert queries.get_article(reader, "a1").title == KREMLIN_TITLE  # type: ignore[union-attr]
         reader.rollback()
         store(sessions, make_envelope("a1", title="Titre corrigé"))
-        assert queries.get_article(reader, "a1")["title"] == "Titre corrigé"  # type: ignore[index]
+        assert queries.get_article(reader, "a1").title == "Titre corrigé"  # type: ignore[union-attr]
 
 
 # --- list_articles --------------------------------------------------------------------
@@ -200,7 +203,8 @@ def test_get_article_sees_later_writes_in_the_same_session(sessions: sessionmake
 
 def test_list_all_newest_first_with_summaries(corpus: sessionmaker[Session]) -> None:
     with corpus() as session:
-        items, next_cursor = queries.list_articles(session)
+        summaries, next_cursor = queries.list_articles(session)
+    items = [summary.model_dump(mode="json") for summary in summaries]
     assert next_cursor is None
     assert [i["id"] for i in items] == ["failed-1", *reversed(STORED_IDS)]
     by_id = {i["id"]: i for i in items}
@@ -296,7 +300,7 @@ def test_pagination_walks_every_row_once(sessions: sessionmaker[Session]) -> Non
                 items, cursor = queries.list_articles(session, limit=limit, cursor=cursor)
             pages += 1
             assert len(items) <= limit
-            seen.extend(i["id"] for i in items)
+            seen.extend(i.id for i in items)
             if cursor is None:
                 break
         assert seen == expected, limit
@@ -306,13 +310,13 @@ def test_pagination_walks_every_row_once(sessions: sessionmaker[Session]) -> Non
 def test_pagination_with_filters_and_new_rows(corpus: sessionmaker[Session]) -> None:
     with corpus() as session:
         page1, cursor = queries.list_articles(session, language="fr", limit=2)
-    assert [i["id"] for i in page1] == ["fr-mines", "fr-paris"]
+    assert [i.id for i in page1] == ["fr-mines", "fr-paris"]
     assert cursor is not None
     # A newer article arriving between pages does not shift the next page.
     store(corpus, make_envelope("fr-new"))
     with corpus() as session:
         page2, cursor2 = queries.list_articles(session, language="fr", limit=2, cursor=cursor)
-    assert [i["id"] for i in page2] == ["fr-kremlin"]
+    assert [i.id for i in page2] == ["fr-kremlin"]
     assert cursor2 is None
 
 
@@ -364,7 +368,7 @@ def test_invalid_limit_raises_value_error(sessions: sessionmaker[Session]) -> No
 def entity_counts(sessions: sessionmaker[Session], **filters: Any) -> list[tuple[str, str, int]]:
     with sessions() as session:
         rows = queries.list_entities(session, **filters)
-    return [(r["text"], r["label"], r["article_count"]) for r in rows]
+    return [(r.text, r.label, r.article_count) for r in rows]
 
 
 def test_list_entities_counts_distinct_articles(corpus: sessionmaker[Session]) -> None:

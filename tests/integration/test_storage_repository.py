@@ -344,11 +344,9 @@ def test_und_language_keeps_its_reason(sessions: sessionmaker[Session]) -> None:
         und = get_article(session, "und-reason")
         named = get_article(session, "named")
     assert und is not None and named is not None
-    assert (und["language"]["code"], und["language"]["reason"]) == (
-        "und",
-        "unknown_language:closest=so",
-    )
-    assert named["language"]["reason"] is None
+    assert und.language is not None and named.language is not None
+    assert (und.language.code, und.language.reason) == ("und", "unknown_language:closest=so")
+    assert named.language.reason is None
 
 
 def test_upsert_without_optional_sections(sessions: sessionmaker[Session]) -> None:

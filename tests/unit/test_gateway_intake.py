@@ -1,14 +1,22 @@
 """Body parsing and validation of the gateway, on requests built in memory."""
 
 import asyncio
+import json
 from collections.abc import Iterator
 
 import pytest
 from starlette.requests import Request
 
 from services.gateway.errors import ApiError
-from services.gateway.intake import looks_like_html, parse_batch, parse_single, read_body
-from services.gateway.schemas import Limits
+from services.gateway.intake import (
+    batch_answer,
+    looks_like_html,
+    parse_batch,
+    parse_single,
+    read_body,
+    validate_article,
+)
+from services.gateway.schemas import Accepted, ArticleSubmission, ItemError, Limits
 
 LIMITS = Limits(text=100, title=50, url=80, external_id=20)
 
@@ -79,23 +87,23 @@ def test_body_over_limit_is_413_before_reading_it_all() -> None:
     assert asyncio.run(read_body(request(b"x" * 1000, "text/plain"), limit=1000)) == b"x" * 1000
 
 
+def texts(body: bytes) -> list[str]:
+    parsed = parse_batch(request(body, "application/json"), body, 10, LIMITS)
+    return [a.text if isinstance(a, ArticleSubmission) else "refused" for a in parsed]
+
+
 def test_batch_accepts_object_or_array_and_keeps_order() -> None:
-    body = b'{"articles": [{"text": "a"}, {"text": "b"}]}'
-    assert [a.text for a in parse_batch(request(body, "application/json"), body, 10, LIMITS)] == [
-        "a",
-        "b",
-    ]
-    body = b'[{"text": "c"}]'
-    assert [a.text for a in parse_batch(request(body, "application/json"), body, 10, LIMITS)] == [
-        "c"
-    ]
+    assert texts(b'{"articles": [{"text": "a"}, {"text": "b"}]}') == ["a", "b"]
+    assert texts(b'[{"text": "c"}]') == ["c"]
 
 
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        (b'{"articles": [{"text": "a"}, {"text": ""}]}', (422, ["body", "articles", 1, "text"])),
         (b'{"articles": []}', (422, ["body", "articles"])),
+        (b'{"articles": {"text": "a"}}', (422, ["body", "articles"])),
+        (b'{"articles": [{"text": "a"}], "x": 1}', (422, ["body"])),
+        (b"[{oops", (422, ["body"])),
         (
             b'{"articles": [' + b",".join([b'{"text": "a"}'] * 11) + b"]}",
             (422, ["body", "articles"]),
@@ -148,12 +156,17 @@ def single(body: bytes, ctype: str = "application/json") -> tuple[int, list[obje
             (422, ["body", "text"], "control_character"),
         ),
         (
-            b'{"text": "t", "title": "a\\nb"}',
+            b'{"text": "t", "title": "a\\u0007b"}',
             "application/json",
             (422, ["body", "title"], "control_character"),
         ),
         (
-            b'{"text": "t", "title": "a\\tb"}',
+            b'{"text": "t", "title": "a\\n\\u001fb"}',
+            "application/json",
+            (422, ["body", "title"], "control_character"),
+        ),
+        (
+            b'{"text": "t", "title": "a\\u0000"}',
             "application/json",
             (422, ["body", "title"], "control_character"),
         ),
@@ -314,11 +327,121 @@ def test_looks_like_html_needs_density() -> None:
     assert looks_like_html("<!-- c -->\n<!DOCTYPE HTML PUBLIC '-//W3C//DTD HTML 4.01//EN'>")
 
 
-def test_batch_items_are_checked_one_by_one() -> None:
-    body = b'{"articles": [{"text": "a"}, {"text": "b", "url": "nope"}]}'
+def test_title_line_breaks_and_whitespace_runs_become_single_spaces() -> None:
+    body = (
+        b'{"text": "t", "title": "  Le Kremlin\\r\\n  d\\u00e9ment\\t\\tles\\u2028rumeurs'
+        b'\\u0085\\u00a0ici\\n"}'
+    )
+    article = parse_single(request(body, "application/json"), body, LIMITS)
+    # No-break space kept: typography, not a line break.
+    assert article.title == "Le Kremlin dément les rumeurs \u00a0ici"
+
+
+@pytest.mark.parametrize("title", ["", "   ", "\n\r\n\t"])
+def test_blank_title_is_no_title(title: str) -> None:
+    article = validate_article({"text": "t", "title": title}, ["body"], LIMITS)
+    assert article.title is None
+
+
+def test_title_ends_keep_other_control_characters_refused() -> None:
+    # str.strip() would silently eat U+001F (Python counts it as whitespace): refused instead.
     with pytest.raises(ApiError) as exc:
-        parse_batch(request(body, "application/json"), body, 10, LIMITS)
-    assert error(exc) == (422, ["body", "articles", 1, "url"])
+        validate_article({"text": "t", "title": "a\x1f"}, ["body"], LIMITS)
+    assert error(exc) == (422, ["body", "title"])
+    assert exc.value.detail[0]["type"] == "control_character"
+
+
+def batch(body: bytes, max_items: int = 10) -> list[ArticleSubmission | ItemError]:
+    return parse_batch(request(body, "application/json"), body, max_items, LIMITS)
+
+
+def test_a_bad_article_refuses_only_itself() -> None:
+    body = json.dumps(
+        {
+            "articles": [
+                {"text": "a"},
+                {"text": "b", "url": "nope"},
+                {"text": "c", "title": "Ligne\nsuivante"},
+                {"text": ""},
+                {"text": "d", "title": "bip\x07"},
+                {"text": "e", "published_at": 12.5e40},
+                "just a string",
+                {"text": "f", "expected_languages": ["fr", 3]},
+                {"text": "g", "colour": "red"},
+            ]
+        }
+    ).encode()
+    parsed = batch(body)
+    assert len(parsed) == 9
+    assert [p.text for p in parsed if isinstance(p, ArticleSubmission)] == ["a", "c"]
+    assert parsed[2].title == "Ligne suivante"  # type: ignore[union-attr]
+    refused = {i: p for i, p in enumerate(parsed) if isinstance(p, ItemError)}
+    assert {i: (e.field, e.type) for i, e in refused.items()} == {
+        1: ("url", "url_invalid"),
+        3: ("text", "blank"),
+        4: ("title", "control_character"),
+        5: ("published_at", refused[5].type),
+        6: (None, "object_type"),
+        7: ("expected_languages.1", "string_type"),
+        8: ("colour", "extra_forbidden"),
+    }
+    assert refused[1].loc == ["body", "articles", 1, "url"]
+    assert refused[6].loc == ["body", "articles", 6]
+    assert "U+0007" in refused[4].reason
+    assert all(e.reason for e in refused.values())
+
+
+def test_batch_as_a_bare_array_locates_items_without_articles() -> None:
+    [ok, bad] = batch(b'[{"text": "fine"}, {"text": 3}]')
+    assert isinstance(ok, ArticleSubmission)
+    assert isinstance(bad, ItemError)
+    assert (bad.field, bad.type, bad.loc) == ("text", "string_type", ["body", 1, "text"])
+
+
+def test_batch_of_only_bad_articles_is_still_parsed_item_by_item() -> None:
+    parsed = batch(b'{"articles": [{"text": ""}, {"title": "x"}]}')
+    assert [(p.field, p.type) for p in parsed] == [  # type: ignore[union-attr]
+        ("text", "blank"),
+        ("text", "missing"),
+    ]
+
+
+def test_batch_that_is_not_json_is_refused_whole() -> None:
+    body = b'{"articles": [{"text": "a"}, {"text": "b", "url": "nope"}]}'
     with pytest.raises(ApiError) as exc:
         parse_batch(request(body, "text/plain"), body, 10, LIMITS)
     assert error(exc) == (415, ["header", "content-type"])
+
+
+def test_batch_answer_keeps_order_and_counts() -> None:
+    parsed = batch(b'[{"text": "a"}, {"text": ""}, {"text": "b"}, {"text": "c", "x": 1}]')
+    accepted = [
+        Accepted(id="id-a", status="queued"),
+        Accepted(id="id-b", status="stored", duplicate=True),
+    ]
+    answer = batch_answer(parsed, accepted)
+    assert (answer.errors, answer.accepted, answer.refused) == (True, 2, 2)
+    assert answer.ids == ["id-a", "id-b"]
+    assert [(i.index, i.id, i.status, i.duplicate) for i in answer.items] == [
+        (0, "id-a", "queued", False),
+        (1, None, "refused", False),
+        (2, "id-b", "stored", True),
+        (3, None, "refused", False),
+    ]
+    assert answer.items[0].error is None
+    assert answer.items[1].error is not None and answer.items[1].error.field == "text"
+    assert answer.items[3].error is not None and answer.items[3].error.field == "x"
+
+
+def test_batch_answer_without_errors() -> None:
+    parsed = batch(b'[{"text": "a"}]')
+    answer = batch_answer(parsed, [Accepted(id="id-a", status="queued")])
+    assert (answer.errors, answer.accepted, answer.refused, answer.ids) == (False, 1, 0, ["id-a"])
+
+
+def test_batch_answer_refuses_mismatched_outcomes() -> None:
+    parsed = batch(b'[{"text": "a"}]')
+    with pytest.raises(ValueError, match="more outcomes"):
+        batch_answer(parsed, [Accepted(id="1", status="queued"), Accepted(id="2", status="q")])
+    with pytest.raises(StopIteration):
+        batch_answer(parsed, [])

@@ -1,0 +1,1 @@
+"""One router per resource: articles, entities (health and redrive live beside them)."""

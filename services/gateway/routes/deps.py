@@ -1,0 +1,42 @@
+"""What every route may depend on: the app's settings and its Gateway service, and the
+error answers documented in OpenAPI."""
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from services.gateway.errors import ApiErrors
+from services.gateway.service import Gateway
+from shared.settings import Settings
+
+
+def app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def app_gateway(request: Request) -> Gateway:
+    gateway: Gateway = request.app.state.gateway
+    return gateway
+
+
+SettingsDep = Annotated[Settings, Depends(app_settings)]
+GatewayDep = Annotated[Gateway, Depends(app_gateway)]
+
+
+def error(description: str) -> dict[str, Any]:
+    return {"description": description, "model": ApiErrors}
+
+
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: error("No API key (send X-API-Key or Authorization: Bearer)"),
+    403: error("Wrong API key"),
+}
+WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **AUTH_RESPONSES,
+    413: error("Body too large"),
+    415: error("Unsupported content type (binary data)"),
+    422: error("Invalid article: the field and the problem are named"),
+    429: error("Write rate limit of this API key exceeded (see Retry-After)"),
+    503: error("Redis or PostgreSQL unavailable: nothing was accepted, retry"),
+}
