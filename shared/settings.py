@@ -151,6 +151,11 @@ class Settings(BaseSettings):
         DEFAULT_NER_MODELS_DIR,
         description="Folder of our trained pipelines, one <lang>/ each (found at start-up)",
     )
+    ner_models: str = Field(
+        "",
+        description="lang=model pairs that win over everything else, e.g. 'ru=natasha' or "
+        "'de=/path/to/pipeline' (a package name, a pipeline folder, or natasha)",
+    )
     entities_languages: str = Field(
         ALL_LANGUAGES,
         description="Languages this entities worker serves: comma list, or 'all' (every "
@@ -202,7 +207,8 @@ class Settings(BaseSettings):
     def spacy_models(self) -> dict[str, str]:
         """{lang: model} for every language with a spaCy pipeline: SPACY_MODEL_FR/EN for
         fr/en, and every pipeline folder under NER_MODELS_DIR. A discovered fr/ or en/
-        folder replaces the default package, never a SPACY_MODEL_FR/EN that is set."""
+        folder replaces the default package, never a SPACY_MODEL_FR/EN that is set.
+        NER_MODELS pairs win over all of these."""
         discovered = discover_ner_models(self.ner_models_dir)
         models: dict[str, str] = {}
         for lang, name, value in (
@@ -212,7 +218,18 @@ class Settings(BaseSettings):
             explicit = name in self.model_fields_set and value
             models[lang] = value if explicit or lang not in discovered else discovered[lang]
         models.update({lang: path for lang, path in discovered.items() if lang not in models})
+        models.update(self.ner_model_overrides())
         return models
+
+    def ner_model_overrides(self) -> dict[str, str]:
+        """NER_MODELS as {lang: model}: 'ru=natasha, de=/models/de' -> {...}."""
+        pairs: dict[str, str] = {}
+        for item in filter(None, (part.strip() for part in self.ner_models.split(","))):
+            lang, sep, model = (piece.strip() for piece in item.partition("="))
+            if not sep or not model or len(language_codes(lang)) != 1:
+                raise ValueError(f"NER_MODELS wants lang=model pairs, got {item!r}")
+            pairs[lang] = model
+        return pairs
 
     def entities_routed(self) -> frozenset[str]:
         """Languages with their own entities queue (ENTITIES_ROUTED_LANGUAGES)."""

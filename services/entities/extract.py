@@ -13,6 +13,7 @@ from pathlib import Path
 import spacy
 from spacy.language import Language
 
+from services.entities import natasha_ner
 from services.entities.grouping import group_entities
 from services.entities.labels import normalise_label, unknown_labels
 from services.entities.postprocess import LINE_BREAK_HYPHEN_RE, Context, Mention, postprocess
@@ -64,6 +65,8 @@ def installed_models() -> frozenset[str]:
 
 def resolve_model(model_name: str) -> str | None:
     """Installed package (or model directory) for a configured model name, or None."""
+    if model_name == natasha_ner.NATASHA:
+        return model_name if natasha_ner.available() else None
     installed = installed_models()
     for candidate in (model_name, *MODEL_ALIASES.get(model_name, ())):
         if candidate in installed or spacy.util.is_package(candidate):
@@ -89,7 +92,10 @@ def require_models(models: Mapping[str, str]) -> None:
 
 @cache
 def _load(package: str) -> Language:
-    nlp = spacy.load(package, exclude=list(NON_NER_COMPONENTS))
+    if package == natasha_ner.NATASHA:
+        nlp = natasha_ner.natasha_pipeline()
+    else:
+        nlp = spacy.load(package, exclude=list(NON_NER_COMPONENTS))
     if "ner" not in nlp.pipe_names:
         raise ValueError(f"spaCy model {package!r} has no 'ner' component")
     unknown = unknown_labels(list(getattr(nlp.get_pipe("ner"), "labels", ())))

@@ -329,3 +329,12 @@ def test_rss_is_read_from_proc_status(tmp_path: Path) -> None:
     status.write_text("Name:\tcelery\nVmRSS:\t  204800 kB\nThreads:\t3\n")
     assert process_rss_bytes(status) == 200 * 2**20
     assert process_rss_bytes(tmp_path / "missing") > 0  # falls back to the peak
+
+
+def test_ner_models_pairs_win_over_discovered_and_packages(tmp_path: Path) -> None:
+    settings = Settings(ner_models_dir=tmp_path, ner_models="ru=natasha, fr=/models/fr")
+    models = settings.spacy_models()
+    assert models["ru"] == "natasha" and models["fr"] == "/models/fr"
+    for bad in ("ru", "=natasha", "ru=", "russian=natasha"):
+        with pytest.raises(ValueError):
+            Settings(ner_models_dir=tmp_path, ner_models=bad).spacy_models()
