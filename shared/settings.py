@@ -152,7 +152,7 @@ class Settings(BaseSettings):
         description="Folder of our trained pipelines, one <lang>/ each (found at start-up)",
     )
     ner_models: str = Field(
-        "",
+        "ru=natasha",
         description="lang=model pairs that win over everything else, e.g. 'ru=natasha' or "
         "'de=/path/to/pipeline' (a package name, a pipeline folder, or natasha)",
     )

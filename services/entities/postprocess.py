@@ -162,8 +162,9 @@ _NOT_FUNCTION = {
 @cache
 def function_words(language: str | None = None) -> frozenset[str]:
     """Short closed-class words of `language`: spaCy's stop list entries of at most 3 letters
-    (numbers excluded where spaCy knows them: "six", "dos"), plus the curated FUNCTION_WORDS,
-    minus names (_NOT_FUNCTION). None or an unknown language: the curated FUNCTION_WORDS only."""
+    (numbers excluded where spaCy knows them: "six", "dos"), plus the curated FUNCTION_WORDS of
+    every language, minus names (_NOT_FUNCTION). None or an unknown language: the curated
+    FUNCTION_WORDS only."""
     if language not in SUPPORTED_LANGUAGES:
         return FUNCTION_WORDS
     import spacy.util
@@ -171,7 +172,9 @@ def function_words(language: str | None = None) -> frozenset[str]:
 
     defaults = spacy.util.get_lang_class(language).Defaults
     like_num = defaults.lex_attr_getters.get(LIKE_NUM)
-    words_: set[str] = set(_FUNCTION.get(language, "").split())
+    # The curated lists of every language are the floor (as before the stop lists came in):
+    # a French "d'" or "si" stays a function word in any text.
+    words_: set[str] = set(FUNCTION_WORDS)
     for word in defaults.stop_words:
         word = word.casefold()
         if not word.isalpha() or len(word) > _MAX_STOP_WORD:
