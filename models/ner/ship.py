@@ -85,6 +85,9 @@ def ship(lang: str, build: Path = BUILD, root: Path = SHIPPED) -> Path:
         shutil.rmtree(target)
     shutil.copytree(source, target)
     (target / CARD_JSON).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    # The licence the weights inherit, where spaCy tools (spacy info, package) look for it.
+    meta["license"] = licence_summary(card)
+    (target / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return target
 
 

@@ -131,6 +131,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--eval-only", action="store_true", help="score the existing pipeline, do not train"
     )
+    parser.add_argument(
+        "--finish",
+        action="store_true",
+        help="export and card the checkpoint of a run stopped after step --max-steps's "
+        "evaluation (the same model-best a run with --max-steps would export)",
+    )
     return parser.parse_args(argv)
 
 
@@ -337,7 +343,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     plan = plan_data(args)
     overrides = overrides_for(args, corpus_dir)
     training: dict[str, Any] = {}
-    if not args.eval_only:
+    if args.finish:
+        corpus = corpus_dir / "train.spacy"
+        training.update(
+            {
+                "train_seconds": round(time.time() - corpus.stat().st_mtime, 1),
+                "stopped_by": "max_steps (run stopped after this step's evaluation, --finish)",
+                "last_step": args.max_steps,
+            }
+        )
+        training["checkpoint"] = export_pipeline(training_dir, pipeline_dir, args.version)
+        if not same_predictions(training_dir / training["checkpoint"], pipeline_dir, plan.dev[0]):
+            raise SystemExit("pruning the string store changed the predictions")
+    elif not args.eval_only:
         training.update(build_corpus(plan, args, corpus_dir))
         print(f"corpus: {json.dumps(training)}", flush=True)
         training.update(train(args.config, training_dir, overrides))
