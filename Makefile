@@ -10,7 +10,7 @@ GATEWAY_URL ?= http://127.0.0.1:$(or $(GATEWAY_PORT),8000)
 PYTEST_ARGS ?=
 WORKERS := ingest language entities storage
 
-.PHONY: help up down logs ps seed bench scale test lint unit integration e2e images venv clean constraints eval eval-deps train-ner
+.PHONY: help up down logs ps seed bench scale test lint unit integration e2e images venv clean constraints eval eval-deps train-ner ship-ner
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -101,3 +101,6 @@ train-ner: venv ## Train a small spaCy NER pipeline (LANG=de [TRAIN_DATA=a,b] [M
 	@[[ "$(NER_LANG)" =~ ^[a-z]{2,3}$$ ]] || { echo "usage: make train-ner LANG=de [TRAIN_DATA=path1,path2] [MAX_STEPS=8000] [MAX_MINUTES=0]"; exit 2; }
 	LANG=C.UTF-8 nice -n 19 $(VENV)/bin/python -m models.ner.train $(NER_LANG) --data $(NER_DATA) \
 		$(if $(TRAIN_DATA),--train $(TRAIN_DATA)) --max-steps $(MAX_STEPS) --max-minutes $(MAX_MINUTES) $(NER_ARGS)
+
+ship-ner: venv ## Ship trained pipelines to models/<lang>/ and check the 60 MB budget (LANGS="de es")
+	$(VENV)/bin/python -m models.ner.ship $(LANGS)
