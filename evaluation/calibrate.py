@@ -9,6 +9,9 @@ knows:
   FUNCTION_WORD_FLOORS: the 1st percentile of their share of the words of texts of
   FUNCTION_WORDS_MIN_WORDS words made of those sentences (detect.function_word_share).
 
+And for each language Newsflow names (lingua's too) written with an alphabet,
+ALPHABETS: the letters its words use (LETTER_MIN_SHARE of their letters or more).
+
 Paste the printed dicts into services/language/detect.py.
 """
 
@@ -21,7 +24,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from evaluation.__main__ import DEFAULT_DATA
-from evaluation.langid import langdetect_languages, read_samples, select
+from evaluation.langid import langdetect_languages, named_languages, read_samples, select
 from services.language import detect
 
 PARAGRAPHS = 40
@@ -94,6 +97,25 @@ def function_words(data: Path, per_cell: int = 150) -> tuple[dict[str, str], dic
     return words, floors
 
 
+# Letters of the language: at least this share of the letters of its (uncapitalised) words.
+LETTER_MIN_SHARE = 0.0005
+# Languages written with an alphabet (Chinese and Japanese use thousands of characters).
+MAX_ALPHABET = 100
+
+
+def alphabets(data: Path, per_cell: int = 150) -> dict[str, str]:
+    """{code: the letters its words use, sorted} for the languages Newsflow names."""
+    sentences = unscored_sentences(data, per_cell)
+    out: dict[str, str] = {}
+    for lang in sorted(set(sentences) & named_languages()):
+        counts = detect.letter_counts(" ".join(sentences[lang]))
+        total = sum(counts.values())
+        letters = sorted(ch for ch, n in counts.items() if n >= LETTER_MIN_SHARE * total)
+        if len(letters) <= MAX_ALPHABET:
+            out[lang] = "".join(letters)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m evaluation.calibrate")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -102,6 +124,7 @@ def main() -> None:
     words, floors = function_words(data)
     print("FUNCTION_WORDS =", words)
     print("FUNCTION_WORD_FLOORS =", floors)
+    print("ALPHABETS =", alphabets(data))
 
 
 if __name__ == "__main__":

@@ -356,3 +356,25 @@ def test_function_words_are_not_checked_on_short_texts() -> None:
     # No norm (a language written without spaces, or one only lingua knows): not checked.
     assert detect.function_word_ratio(EN_NEWS, "zh")[1] is None
     assert detect.function_word_ratio(EN_NEWS, "yo")[1] is None
+
+
+# Made-up Yoruba without tone marks (as some news sites write it): only the dots below
+# tell it from Tagalog or Swahili.
+YORUBA_TONELESS = (
+    "Ijoba apapo ti kede pe awon osise yoo bere si ni gba owo osu tuntun lati osu to nbo, "
+    "lẹyin ipade ti wọn ṣe pẹlu awọn ẹgbẹ oṣiṣẹ ni ilu Abuja lọjọ Isẹgun."
+)
+HAUSA_SHORT = (
+    "Gwamnatin tarayyar Najeriya ta ce za ta fara biyan ma'aikata sabon albashi daga "
+    "watan gobe, bayan tattaunawar da ta yi da kungiyoyin kwadago a birnin Abuja."
+)
+
+
+def test_letters_confirm_a_language_only_lingua_knows() -> None:
+    assert detect.alphabet_confirms(YORUBA_TONELESS, "yo", "tl")
+    assert not detect.alphabet_confirms(HAUSA_SHORT, "yo", "id")  # z: no Yoruba letter
+    assert not detect.alphabet_confirms(FR_1, "yo", "fr")  # é: no Yoruba letter
+    assert not detect.alphabet_confirms(EN_NEWS, "xh", "en")  # nothing English lacks
+    # Capitalised words (names) do not count; no alphabet, no confirmation.
+    assert detect.letter_counts("Zürich ọja") == {"ọ": 1, "j": 1, "a": 1}
+    assert not detect.alphabet_confirms(YORUBA_TONELESS, "yo", "zh")
