@@ -300,3 +300,81 @@ def test_und_reasons_for_nothing_to_detect() -> None:
     assert detect_language([]).reason == "no_letters"
     assert detect_language(["12 345 --"]).reason == "no_letters"
     assert detect_language([FR_1], min_confidence=1.01).reason == "low_confidence"
+
+
+# Made-up English news with the usual function words, and the same text with the most
+# frequent of them swapped the way Nigerian Pidgin says them: its letter trigrams still
+# fit English, its function words do not.
+EN_NEWS = (
+    "The minister of health said on Monday that the number of new cases in the city had "
+    "fallen for the third week in a row, and that the hospitals were now able to treat "
+    "all of the patients who needed care. She told reporters that it was too early to "
+    "lift the restrictions, but that the government would review them at the end of the "
+    "month. The opposition has called for an inquiry into the way the crisis was handled, "
+    "and it says that the figures for the first weeks of the outbreak are not reliable. "
+    "In a statement, the ministry said that it is working with the regional authorities "
+    "to improve the data and that it will publish a full report in the coming weeks."
+)
+PIDGIN_SWAPS = {
+    "the": "di",
+    "that": "wey",
+    "is": "na",
+    "was": "bin",
+    "a": "one",
+    "it": "im",
+    "are": "dey",
+    "has": "don",
+    "will": "go",
+    "in": "for",
+    "with": "wit",
+}
+
+
+def _swap(text: str, swaps: dict[str, str]) -> str:
+    return " ".join(swaps.get(w.lower(), w) for w in text.split())
+
+
+def test_function_words_tell_english_from_a_relative_that_fits_its_trigrams() -> None:
+    pidgin = _swap(EN_NEWS, PIDGIN_SWAPS)
+    assert len(detect.lower_words(pidgin)) >= detect.FUNCTION_WORDS_MIN_WORDS
+    _, ratio = detect.function_word_ratio(EN_NEWS, "en")
+    assert ratio is not None and ratio >= detect.FUNCTION_WORDS_MARGIN
+    _, swapped = detect.function_word_ratio(pidgin, "en")
+    assert swapped is not None and swapped < detect.FUNCTION_WORDS_MARGIN
+    assert detect.fits(*fit_excess(pidgin, "en"))  # the trigram fit alone would say en
+    assert (detect_language([EN_NEWS]).code, detect_language([EN_NEWS]).reason) == ("en", None)
+    result = detect_language([pidgin])
+    assert (result.code, result.reason) == ("und", "unknown_language:closest=en")
+
+
+def test_function_words_are_not_checked_on_short_texts() -> None:
+    short = " ".join(_swap(EN_NEWS, PIDGIN_SWAPS).split()[:60])
+    words, ratio = detect.function_word_ratio(short, "en")
+    assert words < detect.FUNCTION_WORDS_MIN_WORDS and ratio is not None
+    assert detect.function_words_fit(words, ratio)
+    assert detect_language([short]).code == "en"
+    # No norm (a language written without spaces, or one only lingua knows): not checked.
+    assert detect.function_word_ratio(EN_NEWS, "zh")[1] is None
+    assert detect.function_word_ratio(EN_NEWS, "yo")[1] is None
+
+
+# Made-up Yoruba without tone marks (as some news sites write it): only the dots below
+# tell it from Tagalog or Swahili.
+YORUBA_TONELESS = (
+    "Ijoba apapo ti kede pe awon osise yoo bere si ni gba owo osu tuntun lati osu to nbo, "
+    "lẹyin ipade ti wọn ṣe pẹlu awọn ẹgbẹ oṣiṣẹ ni ilu Abuja lọjọ Isẹgun."
+)
+HAUSA_SHORT = (
+    "Gwamnatin tarayyar Najeriya ta ce za ta fara biyan ma'aikata sabon albashi daga "
+    "watan gobe, bayan tattaunawar da ta yi da kungiyoyin kwadago a birnin Abuja."
+)
+
+
+def test_letters_confirm_a_language_only_lingua_knows() -> None:
+    assert detect.alphabet_confirms(YORUBA_TONELESS, "yo", "tl")
+    assert not detect.alphabet_confirms(HAUSA_SHORT, "yo", "id")  # z: no Yoruba letter
+    assert not detect.alphabet_confirms(FR_1, "yo", "fr")  # é: no Yoruba letter
+    assert not detect.alphabet_confirms(EN_NEWS, "xh", "en")  # nothing English lacks
+    # Capitalised words (names) do not count; no alphabet, no confirmation.
+    assert detect.letter_counts("Zürich ọja") == {"ọ": 1, "j": 1, "a": 1}
+    assert not detect.alphabet_confirms(YORUBA_TONELESS, "yo", "zh")
