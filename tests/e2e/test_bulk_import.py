@@ -23,7 +23,7 @@ BROKEN_TITLE = 17  # accepted: its line breaks become spaces
 BAD = {
     23: ("text", "blank"),  # empty text
     51: ("title", "control_character"),  # a BEL (U+0007) in the title
-    88: ("published_at", None),  # a number where a date is expected (a wrong type)
+    88: ("published_at", None),  # a list where a date is expected (a wrong type)
 }
 
 
@@ -45,7 +45,7 @@ def test_a_batch_with_bad_articles_stores_the_others(
     articles[BROKEN_TITLE]["title"] = "Sommet franco-allemand :\r\n  Macron et\tScholz\n"
     articles[23]["text"] = ""
     articles[51]["title"] = "Alerte\u0007 info"
-    articles[88]["published_at"] = 20250303
+    articles[88]["published_at"] = ["2025-03-03"]
 
     answer = api.post("/articles/batch", json={"articles": articles}, timeout=120)
     assert answer.status_code == 202, answer.text

@@ -23,6 +23,7 @@ pytestmark = pytest.mark.e2e
 
 SPLIT = ROOT / "docker-compose.entities-split.yml"
 GERMAN_MODEL = ROOT / "tests" / "compose.entities-de-model.yml"
+PROFILE = "entities-split"
 
 GERMAN = (
     "Die Bundesregierung hat am Dienstag in Berlin einen neuen Haushaltsentwurf vorgelegt. "
@@ -60,15 +61,19 @@ def received(logs: str, article: str) -> bool:
 @pytest.fixture(scope="module")
 def split_stack(stack: Any, docker_compose_file: list[str]) -> Iterator[None]:
     default_files = os.environ["COMPOSE_FILE"]
-    # compose.sh and wait-healthy.sh read the files from COMPOSE_FILE, like `-f` each.
+    # compose.sh and wait-healthy.sh read the files from COMPOSE_FILE, like `-f` each, and the
+    # profiles from COMPOSE_PROFILES (entities-de is in the profile entities-split).
     os.environ["COMPOSE_FILE"] = os.pathsep.join(
         [*docker_compose_file, str(SPLIT), str(GERMAN_MODEL)]
     )
+    os.environ["COMPOSE_PROFILES"] = PROFILE
     try:
         compose("up", "-d")  # recreates gateway, language and entities; adds entities-de
         wait_healthy(600)
         yield
     finally:
+        compose("rm", "--stop", "--force", "entities-de")
+        os.environ.pop("COMPOSE_PROFILES", None)
         os.environ["COMPOSE_FILE"] = default_files
         compose("up", "-d", "--remove-orphans")  # the stack's own configuration again
         wait_healthy(600)
