@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "models"
 BUILD = ROOT / "build" / "ner"
 MAX_TOTAL_BYTES = 60_000_000
+HELD_OUT = " (last 10% held out)"
 CARD_FILES = (CARD_JSON, CARD_MD)
 
 
@@ -112,6 +113,7 @@ def best_dev(card: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     domains = {d["file"]: d["domain"] for d in card["data"]}
 
     def domain(name: str) -> str:
+        name = name.replace(HELD_OUT, "")  # a held-out tail has its training file's domain
         file, _, part = name.partition(":")
         if part in ("news", "wikipedia"):
             return "news" if part == "news" else "Wikipedia"
@@ -128,6 +130,13 @@ def licence_summary(card: dict[str, Any]) -> str:
         file, rest = line.split(": ", 1)
         flag = rest.split(" (", 1)[0]
         by_flag.setdefault(flag, []).append(Path(file).name.split(".")[0])
+    unclear = [
+        Path(d["file"]).name.split(".")[0]
+        for d in card["data"]
+        if d["role"] == "train" and d.get("flag") == "unclear"
+    ]
+    if unclear:
+        by_flag["no licence stated"] = unclear
     if not by_flag:
         return "permissive data only"
     return "; ".join(f"{flag} ({', '.join(files)})" for flag, files in sorted(by_flag.items()))

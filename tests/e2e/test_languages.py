@@ -34,7 +34,7 @@ ARTICLES: dict[str, tuple[str, set[tuple[str, str]]]] = {
         "MADRID, 12 de marzo (EFE). - El presidente del Gobierno, Pedro Sánchez, se reunió este "
         "martes en Madrid con el rey Felipe VI para analizar la situación económica del país. "
         "El Banco de España advirtió de que la inflación seguirá alta en los próximos meses.",
-        {("Pedro Sánchez", "PER"), ("Madrid", "LOC")},
+        {("Pedro Sánchez", "PER"), ("Banco de España", "ORG")},
     ),
     "it": (
         "ROMA - La presidente del Consiglio Giorgia Meloni ha incontrato ieri a Roma il "
@@ -59,7 +59,7 @@ ARTICLES: dict[str, tuple[str, set[tuple[str, str]]]] = {
         "WARSZAWA - Premier Donald Tusk spotkał się we wtorek w Warszawie z prezydentem Francji "
         "Emmanuelem Macronem. Rozmowy dotyczyły bezpieczeństwa w Europie i pomocy dla Ukrainy. "
         "Narodowy Bank Polski utrzymał stopy procentowe na niezmienionym poziomie.",
-        {("Donald Tusk", "PER")},
+        {("Narodowy Bank Polski", "ORG"), ("Warszawie", "LOC")},
     ),
     "ru": (
         "МОСКВА, 5 марта. Президент России Владимир Путин провёл в Кремле переговоры с "

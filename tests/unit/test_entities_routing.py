@@ -70,7 +70,9 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def settings(models_dir: Path, **fields: Any) -> Settings:
-    return Settings(ner_models_dir=models_dir, **fields)
+    # No .env and no NER_MODELS pairs (default ru=natasha): only what the folder holds.
+    fields.setdefault("ner_models", "")
+    return Settings(_env_file=None, ner_models_dir=models_dir, **fields)  # type: ignore[call-arg]
 
 
 def envelope(code: str, text: str = "Angela Merkel besuchte Berlin am Montag.") -> ArticleEnvelope:
@@ -108,9 +110,9 @@ def test_an_explicit_model_setting_wins_over_a_folder(
     models_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SPACY_MODEL_FR", "fr_core_news_sm")
-    assert Settings(ner_models_dir=models_dir).spacy_models()["fr"] == "fr_core_news_sm"
+    assert settings(models_dir).spacy_models()["fr"] == "fr_core_news_sm"
     monkeypatch.setenv("SPACY_MODEL_FR", "")  # empty: not set
-    assert Settings(ner_models_dir=models_dir).spacy_models()["fr"] == str(models_dir / "fr")
+    assert settings(models_dir).spacy_models()["fr"] == str(models_dir / "fr")
 
 
 def test_no_models_folder_leaves_the_configured_packages(tmp_path: Path) -> None:
