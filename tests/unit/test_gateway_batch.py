@@ -12,22 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.gateway.app import create_app
-from shared.settings import Settings
-
-KEY = {"X-API-Key": "unit-test-key"}
+from tests.unit.offline import KEY, offline_settings
 
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
-    settings = Settings(
-        redis_url="redis://127.0.0.1:9/0",
-        postgres_host="127.0.0.1",
-        postgres_port=9,
-        log_json=False,
-        api_keys="unit-test-key",
-        max_batch_size=5,
-        max_batch_body_bytes=2000,
-    )
+    settings = offline_settings(max_batch_size=5, max_batch_body_bytes=2000)
     with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
         yield test_client
 

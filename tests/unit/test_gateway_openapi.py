@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.gateway.app import create_app
-from shared.settings import Settings
+from tests.unit.offline import offline_settings
 
 SUCCESS = {"200", "201", "202", "207"}
 # Routes owned elsewhere that still answer a bare `dict`: their schema is a plain object.
@@ -25,13 +25,7 @@ UNNAMED_OK = {
 
 @pytest.fixture(scope="module")
 def spec() -> Iterator[dict[str, Any]]:
-    settings = Settings(
-        redis_url="redis://127.0.0.1:9/0",
-        postgres_host="127.0.0.1",
-        postgres_port=9,
-        log_json=False,
-        api_keys="unit-test-key",
-    )
+    settings = offline_settings()
     with TestClient(create_app(settings)) as client:
         answer = client.get("/openapi.json")
         assert answer.status_code == 200

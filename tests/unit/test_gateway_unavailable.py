@@ -6,21 +6,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.gateway.app import create_app
-from shared.settings import Settings
-
-KEY = {"X-API-Key": "unit-test-key"}
+from tests.unit.offline import KEY, offline_settings
 
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
-    # Port 9 (discard) on loopback: nothing listens, connections are refused at once.
-    settings = Settings(
-        redis_url="redis://127.0.0.1:9/0",
-        postgres_host="127.0.0.1",
-        postgres_port=9,
-        log_json=False,
-        api_keys="unit-test-key",
-    )
+    settings = offline_settings()
     with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
         yield test_client
 
