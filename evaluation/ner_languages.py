@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evaluation.ner import NerDoc, _Builder
+from evaluation.ner import NerDoc, _Builder, pruned_system
 from models.ner.data import LABELS, SourceDoc, chunk_documents, read_tsv, split_tail
 from models.ner.scoring import CORE_LABELS, score
 from models.ner.sources import (
@@ -166,17 +166,6 @@ def load_dev_sets(data_dir: Path, language: str, max_docs: int | None = None) ->
 # --- systems ---------------------------------------------------------------------------------
 
 
-def raw_system(model: str) -> Predict:
-    from services.entities.extract import load_pipeline, model_entities
-
-    nlp = load_pipeline(model)
-
-    def run(doc: NerDoc) -> list[Span3]:
-        return [(e.start, e.end, e.label) for e in model_entities(doc.text, nlp)]
-
-    return run
-
-
 def newsflow_system(model: str, disabled_rules: Sequence[str] = ()) -> Predict:
     from services.entities.extract import extract_entities
 
@@ -193,24 +182,15 @@ def newsflow_system(model: str, disabled_rules: Sequence[str] = ()) -> Predict:
     return run
 
 
-NATASHA_LABELS = {"PER": "PER", "LOC": "LOC", "ORG": "ORG"}
-
-
 def natasha_system() -> Predict:
-    """natasha's NewsNERTagger (Russian news, PER/LOC/ORG, character offsets)."""
-    from natasha import Doc, NewsEmbedding, NewsNERTagger, Segmenter
+    """natasha's NewsNERTagger on the text (Russian news, PER/LOC/ORG, its own offsets, not
+    aligned to spaCy's tokens as the entities stage does)."""
+    from services.entities.natasha_ner import NatashaTagger
 
-    segmenter, tagger = Segmenter(), NewsNERTagger(NewsEmbedding())
+    tagger = NatashaTagger()
 
     def run(doc: NerDoc) -> list[Span3]:
-        parsed = Doc(doc.text)
-        parsed.segment(segmenter)
-        parsed.tag_ner(tagger)
-        return [
-            (span.start, span.stop, NATASHA_LABELS[span.type])
-            for span in parsed.spans
-            if span.type in NATASHA_LABELS
-        ]
+        return tagger.spans(doc.text)
 
     return run
 
@@ -221,7 +201,7 @@ def comparison_systems(language: str) -> tuple[dict[str, Predict], dict[str, str
     skipped: dict[str, str] = {}
     for name in COMPARISONS.get(language, ()):
         try:
-            systems[f"raw:{name}"] = natasha_system() if name == "natasha" else raw_system(name)
+            systems[f"raw:{name}"] = natasha_system() if name == "natasha" else pruned_system(name)
         except Exception as error:  # an optional eval-only package: report, do not crash
             skipped[name] = f"{type(error).__name__}: {error}"
     return systems, skipped
@@ -312,7 +292,7 @@ def evaluate(
         for dev in sets:
             systems: dict[str, Predict] = {}
             if model:
-                systems[f"raw:{model_label(model)}"] = raw_system(model)
+                systems[f"raw:{model_label(model)}"] = pruned_system(model)
                 systems[f"newsflow:{model_label(model)}"] = newsflow_system(model)
             systems.update(comparisons)
             if not systems:

@@ -22,10 +22,9 @@ FACTORY = "newsflow_natasha_ner"
 LABELS = ("PER", "LOC", "ORG")
 
 
-class NatashaNER:
-    """Sets doc.ents from natasha's spans. Its models load once, when the component is made."""
-
-    labels = LABELS
+class NatashaTagger:
+    """natasha's own news NER: (start, stop, label) character spans of a text, labels in
+    LABELS. Its models load once, when the tagger is made."""
 
     def __init__(self) -> None:
         from natasha import NewsEmbedding, NewsNERTagger, Segmenter
@@ -33,15 +32,27 @@ class NatashaNER:
         self.segmenter = Segmenter()
         self.tagger = NewsNERTagger(NewsEmbedding())
 
-    def __call__(self, doc: Doc) -> Doc:
+    def spans(self, text: str) -> list[tuple[int, int, str]]:
         from natasha import Doc as NatashaDoc
 
-        found = NatashaDoc(doc.text)
+        found = NatashaDoc(text)
         found.segment(self.segmenter)
         found.tag_ner(self.tagger)
+        return [(span.start, span.stop, span.type) for span in found.spans if span.type in LABELS]
+
+
+class NatashaNER:
+    """Sets doc.ents from natasha's spans, aligned to spaCy's tokens."""
+
+    labels = LABELS
+
+    def __init__(self) -> None:
+        self.tagger = NatashaTagger()
+
+    def __call__(self, doc: Doc) -> Doc:
         spans = []
-        for span in found.spans:
-            aligned = doc.char_span(span.start, span.stop, label=span.type, alignment_mode="expand")
+        for start, stop, label in self.tagger.spans(doc.text):
+            aligned = doc.char_span(start, stop, label=label, alignment_mode="expand")
             if aligned is not None:
                 spans.append(aligned)
         doc.ents = filter_spans(spans)
