@@ -1,6 +1,7 @@
 """One settings class for every service, read from the environment (see .env.example)."""
 
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
@@ -238,12 +239,14 @@ class Settings(BaseSettings):
     def entities_serves_all(self) -> bool:
         return self.entities_languages.strip() == ALL_LANGUAGES
 
-    def entities_served_languages(self) -> frozenset[str]:
+    def entities_served_languages(self, models: Mapping[str, str] | None = None) -> frozenset[str]:
         """The languages this entities worker runs a model for. 'all': every language with
         a model except the routed ones (their own workers serve them); a list: exactly
-        those."""
+        those. `models`: spacy_models() when the caller has it already."""
         if self.entities_serves_all():
-            return frozenset(self.spacy_models()) - self.entities_routed()
+            return frozenset(self.spacy_models() if models is None else models) - (
+                self.entities_routed()
+            )
         return frozenset(language_codes(self.entities_languages))
 
     def entities_queues(self) -> list[str]:

@@ -24,7 +24,7 @@ def served_models(settings: Settings, models: Mapping[str, str] | None = None) -
     """{lang: model} of the languages this worker serves, in spacy_models() order: the set
     the worker preloads. A listed language without a model fails the worker at start-up."""
     models = settings.spacy_models() if models is None else models
-    served = settings.entities_served_languages()
+    served = settings.entities_served_languages(models)
     missing = sorted(served - set(models))
     if missing:
         raise ModelNotInstalledError(
@@ -37,7 +37,7 @@ def served_models(settings: Settings, models: Mapping[str, str] | None = None) -
 
 def check_served(language: str, models: Mapping[str, str], settings: Settings) -> None:
     """Raise LanguageNotServedError when `language` has a model this worker does not run."""
-    if language not in models or language in settings.entities_served_languages():
+    if language not in models or language in settings.entities_served_languages(models):
         return
     served = settings.entities_languages
     reason = f"{language} is not served by this worker (ENTITIES_LANGUAGES={served}"
