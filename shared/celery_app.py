@@ -71,6 +71,11 @@ def create_celery_app(service: str, include: list[str] | None = None, **override
     def _setup_logging(**_: Any) -> None:
         configure_logging(service, settings.log_level, settings.log_json)
 
+    # worker_init comes before Celery sets up logging (setup_logging): without this, what the
+    # workers log while they start (models loaded, their RSS, the queues served) is dropped.
+    # Connected here, before any worker module connects its own worker_init handler.
+    signals.worker_init.connect(_setup_logging, weak=False)
+
     return app
 
 

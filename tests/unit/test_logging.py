@@ -30,3 +30,34 @@ def test_celery_lines_name_the_article_and_drop_its_text() -> None:
 def test_no_article_outside_a_task() -> None:
     line = json.loads(JsonFormatter("ingest").format(record("worker ready")))
     assert line["article_id"] is None
+
+
+def test_worker_start_up_is_logged_before_celery_sets_up_logging() -> None:
+    # worker_init (where the entities worker loads its models and logs their RSS) comes
+    # before Celery's setup_logging: the app configures logging on worker_init as well.
+    from celery import signals
+
+    from shared.celery_app import create_celery_app
+    from shared.settings import get_settings
+
+    create_celery_app("probe")
+    handlers = [
+        receiver
+        for _, receiver in signals.worker_init.receivers
+        if "create_celery_app" in getattr(receiver, "__qualname__", "")
+    ]
+    assert handlers, "no worker_init handler from create_celery_app"
+    settings = get_settings()
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    try:
+        root.handlers[:] = []
+        root.setLevel(logging.WARNING)
+        handlers[-1]()
+        assert len(root.handlers) == 1
+        formatter = root.handlers[0].formatter
+        assert isinstance(formatter, JsonFormatter) is settings.log_json
+        assert root.level == logging.getLevelName(settings.log_level.upper())
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
