@@ -34,6 +34,7 @@ from models.ner.sources import (
     HOLDOUT_FRACTION,
     default_train_files,
     dev_files,
+    holds_out,
     load_sources,
     relative_name,
     source_info,
@@ -137,7 +138,7 @@ def load_dev_sets(data_dir: Path, language: str, max_docs: int | None = None) ->
                     pooled=False,
                 )
             )
-    if paths:
+    if not holds_out(language, paths):
         return sets
     train = default_train_files(language, data_dir)
     if not train or not train[0].is_file():
@@ -149,16 +150,18 @@ def load_dev_sets(data_dir: Path, language: str, max_docs: int | None = None) ->
         if len(held) > 1 or held[0].doc_id
         else "trailing sentences (no document markers)"
     )
-    sets.append(
+    sets.insert(
+        0,
         DevSet(
             f"{info.file} (last {HOLDOUT_FRACTION:.0%} held out)",
             language,
             info.domain,
             LABELS if info.misc_annotated else CORE_LABELS,
             to_ner_docs(held, language, info.file, max_docs),
-            note=f"no dev file: the last {HOLDOUT_FRACTION:.0%} of the training file, {how}, "
-            "as models/ner/train.py holds it out",
-        )
+            note=f"{'news dev set' if paths else 'no dev file'}: the last "
+            f"{HOLDOUT_FRACTION:.0%} of the training file, {how}, as models/ner/train.py holds "
+            "it out",
+        ),
     )
     return sets
 

@@ -13,6 +13,10 @@ from models.ner.sources import SourceInfo
 CARD_JSON = "card.json"
 CARD_MD = "MODEL_CARD.md"
 
+# Config overrides a card records besides steps and seed (train.py --width / --rows).
+WIDTH_KEY = "components.tok2vec.model.encode.width"
+ROWS_KEY = "components.tok2vec.model.embed.rows"
+
 
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()

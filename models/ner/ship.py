@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from models.ner.card import CARD_JSON, CARD_MD, folder_size
+from models.ner.card import CARD_JSON, CARD_MD, ROWS_KEY, WIDTH_KEY, folder_size
 from models.ner.sources import DEFAULT_TRAIN
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,6 +64,11 @@ def reproduce_command(card: dict[str, Any]) -> str:
     extra = []
     if card.get("seed", 0) != 0:
         extra.append(f"--seed {card['seed']}")
+    for key, option in ((WIDTH_KEY, "--width"), (ROWS_KEY, "--rows")):
+        if key in overrides:
+            value = overrides[key]
+            text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+            extra.append(f"{option} {text}")
     policy = card.get("training", {}).get("no_misc_policy", "mask")
     if policy != "mask":
         extra.append(f"--no-misc {policy}")

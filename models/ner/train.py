@@ -35,6 +35,8 @@ from thinc.api import Config
 
 from models.ner import callbacks
 from models.ner.card import (
+    ROWS_KEY,
+    WIDTH_KEY,
     build_card,
     data_entry,
     folder_size,
@@ -60,6 +62,7 @@ from models.ner.sources import (
     SourceInfo,
     default_train_files,
     dev_files,
+    holds_out,
     load_sources,
     relative_name,
     source_info,
@@ -127,6 +130,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS, help="per doc")
     parser.add_argument("--config", type=Path, default=CONFIG)
+    parser.add_argument(
+        "--width",
+        type=int,
+        default=0,
+        help="tok2vec width (default: the config's, 64); weights grow with its square",
+    )
+    parser.add_argument(
+        "--rows",
+        default="",
+        help="hash embedding rows for NORM,PREFIX,SUFFIX,SHAPE (default: the config's, "
+        "5000,1000,2500,1000)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="default build/ner/<lang>")
     parser.add_argument(
         "--eval-only", action="store_true", help="score the existing pipeline, do not train"
@@ -179,14 +194,19 @@ def plan_data(args: argparse.Namespace) -> Plan:
 
     for index, path in enumerate(train_files):
         info, docs = info_of(path), read_tsv(path)
-        if index == 0 and not dev_paths:
+        if index == 0 and holds_out(args.lang, dev_paths):
             docs, held = split_tail(docs, HOLDOUT_FRACTION)
             name = f"{info.file} (last {HOLDOUT_FRACTION:.0%} held out)"
             plan.dev.append(DevSet(name, held, info.misc_annotated))
             plan.dev_infos.append((info, path, "dev (held out)"))
             plan.note(
                 info.file,
-                f"no dev file for {args.lang}: the last {HOLDOUT_FRACTION:.0%} of this file "
+                (
+                    f"news dev set for {args.lang} (its dev files are not news)"
+                    if dev_paths
+                    else f"no dev file for {args.lang}"
+                )
+                + f": the last {HOLDOUT_FRACTION:.0%} of this file "
                 f"({sum(d.n_tokens for d in held)} tokens, "
                 + (
                     "whole documents"
@@ -240,7 +260,20 @@ def overrides_for(args: argparse.Namespace, corpus_dir: Path) -> dict[str, Any]:
         "system.seed": args.seed,
         "training.max_steps": args.max_steps,
         "training.before_update.max_minutes": args.max_minutes,
-    }
+    } | architecture_overrides(args)
+
+
+def architecture_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """--width and --rows as config overrides (only when given, so older cards stay as they are)."""
+    overrides: dict[str, Any] = {}
+    if args.width:
+        overrides[WIDTH_KEY] = args.width
+    if args.rows:
+        rows = [int(r) for r in args.rows.split(",")]
+        if len(rows) != 4 or min(rows) < 1:
+            raise SystemExit("--rows takes four positive numbers (NORM,PREFIX,SUFFIX,SHAPE)")
+        overrides[ROWS_KEY] = rows
+    return overrides
 
 
 def train(config_path: Path, output: Path, overrides: dict[str, Any]) -> dict[str, Any]:

@@ -59,6 +59,25 @@ def test_ship_copies_and_stamps_the_card(tmp_path: Path) -> None:
         ship.ship("yy", build=build, root=root)
 
 
+def test_reproduce_line_carries_width_and_rows() -> None:
+    card = {
+        "lang": "de",
+        "data": [
+            {"file": "de/conll03-train.tsv", "role": "train"},
+            {"file": "de/wikineural-train.tsv.gz", "role": "train"},
+        ],
+        "overrides": {
+            "training.max_steps": 9000,
+            "components.tok2vec.model.encode.width": 96,
+            "components.tok2vec.model.embed.rows": [10000, 2000, 4000, 1000],
+        },
+        "training": {"no_misc_policy": "mask"},
+    }
+    assert ship.reproduce_command(card) == (
+        "make train-ner LANG=de MAX_STEPS=9000 NER_ARGS='--width 96 --rows 10000,2000,4000,1000'"
+    )
+
+
 def test_budget_counts_weights_not_cards(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

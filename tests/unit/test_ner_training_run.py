@@ -132,3 +132,52 @@ def test_shipped_pipeline_config_has_no_run_specific_training_state(tmp_path: Pa
     assert "newsflow.ner_time_limit" not in text  # loadable without our registry code
     assert "before_update = null" in text and "train = null" in text
     assert "[components.ner.model]" in text  # the model itself is untouched
+
+
+def test_width_and_rows_are_config_overrides_the_config_accepts(tmp_path: Path) -> None:
+    from spacy.util import load_config
+
+    import models.ner.callbacks  # noqa: F401  (registers the time-limit callback)
+    from models.ner.train import CONFIG
+
+    args = parse_args(["de", "--width", "96", "--rows", "10000,2000,4000,1000"])
+    config = load_config(CONFIG, overrides=overrides_for(args, tmp_path), interpolate=True)
+    tok2vec = config["components"]["tok2vec"]["model"]
+    assert tok2vec["encode"]["width"] == 96
+    assert tok2vec["embed"]["width"] == 96  # interpolated from the encoder's
+    assert tok2vec["embed"]["rows"] == [10000, 2000, 4000, 1000]
+    assert config["components"]["ner"]["model"]["tok2vec"]["width"] == 96
+    default = overrides_for(parse_args(["de"]), tmp_path)
+    assert not any(key.startswith("components.") for key in default)  # older cards unchanged
+    with pytest.raises(SystemExit):
+        overrides_for(parse_args(["de", "--rows", "1,2,3"]), tmp_path)
+
+
+def test_language_whose_dev_files_are_not_news_holds_out_its_news_source_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from models.ner import sources, train
+
+    monkeypatch.setattr(sources, "HOLDOUT_EVEN_WITH_DEV", frozenset({"xx"}))
+    (tmp_path / "xx").mkdir()
+    docs = "".join(f"# doc = d{i}\nRoma\tB-LOC\nvince\tO\n\n" for i in range(10))
+    (tmp_path / "xx" / "news-train.tsv").write_text(docs, encoding="utf-8")
+    (tmp_path / "xx" / "uner-b-dev.tsv").write_text("# doc = z\nRoma\tB-LOC\n", encoding="utf-8")
+    plan = train.plan_data(
+        parse_args(["xx", "--data", str(tmp_path), "--train", "xx/news-train.tsv"])
+    )
+    assert [d.name for d in plan.dev] == [
+        "xx/news-train.tsv (last 10% held out)",  # picks the checkpoint
+        "xx/uner-b-dev.tsv",
+    ]
+    assert [d.doc_id for d in plan.dev[0].docs] == ["d9"]
+    assert [d.doc_id for d in plan.train[0][2]] == [f"d{i}" for i in range(9)]
+    assert "not news" in plan.notes["xx/news-train.tsv"]
+
+
+def test_swedish_holds_out_news_and_german_uses_its_dev_files() -> None:
+    from models.ner.sources import holds_out
+
+    assert holds_out("sv", [Path("sv/uner-talbanken-dev.tsv")])
+    assert not holds_out("de", [Path("de/conll03-dev.tsv")])
+    assert holds_out("it", [])
