@@ -20,6 +20,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -380,9 +381,9 @@ def evaluate(
             continue
         for model in models:
             for kind, factory in (
-                ("raw", lambda m=model: raw_system(m)),
-                ("pruned", lambda m=model: pruned_system(m)),
-                ("newsflow", lambda m=model: newsflow_system(m, settings)),
+                ("raw", partial(raw_system, model)),
+                ("pruned", partial(pruned_system, model)),
+                ("newsflow", partial(newsflow_system, model, settings)),
             ):
                 name = f"{kind}:{model}"
                 entry["systems"][name] = run_system(dataset, factory())

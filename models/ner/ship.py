@@ -122,7 +122,7 @@ def best_dev(card: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         file, _, part = name.partition(":")
         if part in ("news", "wikipedia"):
             return "news" if part == "news" else "Wikipedia"
-        return domains.get(file, "unknown").split()[0].rstrip(":")
+        return str(domains.get(file, "unknown")).split()[0].rstrip(":")
 
     name = min(evaluation, key=lambda n: rank.get(domain(n), 2))
     return f"{name} ({domain(name)})", evaluation[name]

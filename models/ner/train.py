@@ -434,7 +434,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         evaluation=evaluation,
         size_bytes=size,
         words_per_second=wps,
-        spacy_version=spacy.__version__,
+        spacy_version=spacy.about.__version__,
         seed=args.seed,
         config_sha256=sha256_text(args.config.read_text(encoding="utf-8")),
         overrides={k: v for k, v in overrides.items() if not k.startswith("paths.")},

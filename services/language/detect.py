@@ -93,7 +93,7 @@ def _codes() -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=20_000)
-def _log_probs(ngram: str) -> array:
+def _log_probs(ngram: str) -> "array[float]":
     weight = _ALPHA / 10_000  # langdetect's alpha / BASE_FREQ
     return array("d", (math.log(p + weight) for p in _factory().word_lang_prob_map[ngram]))
 
