@@ -82,7 +82,9 @@ class PipelineTask(Task):
         if self._status is None:
             settings = get_settings()
             self._status = StatusStore(
-                redis_client(settings.redis_url), settings.status_ttl_seconds
+                redis_client(settings.redis_url),
+                settings.status_ttl_seconds,
+                settings.events_retention_minutes,
             )
         return self._status
 

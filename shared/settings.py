@@ -172,6 +172,17 @@ class Settings(BaseSettings):
         "pool forks (shared copy-on-write); false: each pool process loads on first use",
     )
 
+    # Live events (Redis Streams, shared/events.py).
+    events_retention_minutes: int = Field(
+        60,
+        gt=0,
+        description="Minutes the event streams keep each transition: a client reconnecting "
+        "with Last-Event-ID within them misses nothing",
+    )
+    events_max_clients: int = Field(
+        100, ge=1, description="Open SSE streams per gateway process (503 beyond)"
+    )
+
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -7,6 +7,7 @@ import logging
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy.orm import sessionmaker
 
 from services.gateway.errors import (
@@ -15,9 +16,10 @@ from services.gateway.errors import (
     api_error_handler,
     backend_unavailable_handler,
 )
+from services.gateway.events import BLOCK_MS, RedisEventSource, StreamSlots
 from services.gateway.health import health_router
 from services.gateway.redrive import redrive_router
-from services.gateway.routes import entities
+from services.gateway.routes import entities, events
 from services.gateway.routes.articles import articles_router
 from services.gateway.routes.deps import AUTH_RESPONSES
 from services.gateway.security import install, require_write
@@ -38,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.database_url, read_only=True)
     gateway = Gateway(
         celery=create_celery_app("gateway"),
-        status=StatusStore(redis, settings.status_ttl_seconds),
+        status=StatusStore(redis, settings.status_ttl_seconds, settings.events_retention_minutes),
         sessions=sessionmaker(engine),
         routed_languages=settings.entities_routed(),
     )
@@ -51,6 +53,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # What the routes' dependencies hand out (routes/deps.py).
     app.state.settings = settings
     app.state.gateway = gateway
+    # SSE streams read with the asyncio client: a waiting read holds no thread.
+    app.state.events = RedisEventSource(
+        AsyncRedis.from_url(
+            settings.redis_url,
+            decode_responses=True,
+            socket_connect_timeout=5,
+            socket_timeout=BLOCK_MS / 1000 + 10,
+        )
+    )
+    app.state.stream_slots = StreamSlots(settings.events_max_clients)
     app.add_exception_handler(ApiError, api_error_handler)
     install(app, settings, redis)
     if settings.cors_origin_list():
@@ -67,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(articles_router(settings))
     app.include_router(entities.router)
+    app.include_router(events.router)
     app.include_router(health_router(redis, engine, settings))
     app.include_router(
         redrive_router(gateway), dependencies=[Depends(require_write)], responses=AUTH_RESPONSES

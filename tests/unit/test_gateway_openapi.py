@@ -14,6 +14,8 @@ from services.gateway.app import create_app
 from tests.unit.offline import offline_settings
 
 SUCCESS = {"200", "201", "202", "207"}
+SSE = "text/event-stream"
+EVENT_STREAMS = {("get", "/events"), ("get", "/articles/{article_id}/events")}
 # Routes owned elsewhere that still answer a bare `dict`: their schema is a plain object.
 # Drop an entry once its route declares a response model.
 UNNAMED_OK = {
@@ -53,7 +55,8 @@ def test_every_success_response_has_a_schema(spec: dict[str, Any]) -> None:
     found = list(successes(spec))
     assert len({(m, p) for m, p, _, _ in found}) >= 10  # every route was seen
     for method, path, code, response in found:
-        schema = response.get("content", {}).get("application/json", {}).get("schema")
+        media = SSE if (method, path) in EVENT_STREAMS else "application/json"
+        schema = response.get("content", {}).get(media, {}).get("schema")
         assert schema, f"{method.upper()} {path} {code} has no response schema"
         if (method, path) not in UNNAMED_OK:
             names = refs(schema)
@@ -106,3 +109,13 @@ def test_models_carry_the_fields_clients_rely_on(spec: dict[str, Any]) -> None:
     assert fields("ItemError") == {"field", "reason", "type", "loc"}
     assert {"errors", "accepted", "refused", "ids", "items"} <= fields("BatchAccepted")
     assert schemas["Failure"]["properties"]["last_error_at"]["anyOf"][0]["format"] == "date-time"
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(EVENT_STREAMS))
+def test_event_streams_document_their_events(spec: dict[str, Any], method: str, path: str) -> None:
+    content = spec["paths"][path][method]["responses"]["200"]["content"]
+    assert list(content) == [SSE]
+    assert refs(content[SSE]["schema"]) == ["Event"]
+    assert set(spec["components"]["schemas"]["Event"]["properties"]) == {
+        "article_id", "status", "stage", "at", "reason",
+    }  # fmt: skip

@@ -1,11 +1,12 @@
-"""What every route may depend on: the app's settings and its Gateway service, and the
-error answers documented in OpenAPI."""
+"""What every route may depend on: the app's settings, its Gateway service, the event
+streams, and the error answers documented in OpenAPI."""
 
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
 from services.gateway.errors import ApiErrors
+from services.gateway.events import EventSource, StreamSlots
 from services.gateway.service import Gateway
 from shared.settings import Settings
 
@@ -20,8 +21,20 @@ def app_gateway(request: Request) -> Gateway:
     return gateway
 
 
+def app_events(request: Request) -> EventSource:
+    source: EventSource = request.app.state.events
+    return source
+
+
+def app_slots(request: Request) -> StreamSlots:
+    slots: StreamSlots = request.app.state.stream_slots
+    return slots
+
+
 SettingsDep = Annotated[Settings, Depends(app_settings)]
 GatewayDep = Annotated[Gateway, Depends(app_gateway)]
+EventsDep = Annotated[EventSource, Depends(app_events)]
+SlotsDep = Annotated[StreamSlots, Depends(app_slots)]
 
 
 def error(description: str) -> dict[str, Any]:
