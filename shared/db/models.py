@@ -11,9 +11,10 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -145,4 +146,50 @@ class EntityRow(Base):
             func.lower(text).label("lower_text"),
             postgresql_ops={"lower_text": "text_pattern_ops"},
         ),
+    )
+
+
+class Webhook(Base):
+    """A registered receiver: POST /webhooks (the gateway writes these rows)."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    # The final statuses it wants: stored, failed.
+    events: Mapped[list[str]] = mapped_column(ARRAY(String(16)))
+    # The HMAC key of its signatures. Kept as given (signing needs it), never shown again.
+    secret: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class WebhookDelivery(Base):
+    """One event for one webhook, and how its delivery went (the webhooks worker writes
+    these rows). One per (webhook, event): a redelivered event makes no second delivery."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    webhook_id: Mapped[str] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(48))
+    event: Mapped[str] = mapped_column(String(16))
+    article_id: Mapped[str] = mapped_column(String(64))
+    # What is POSTed (serialised and signed afresh at each attempt).
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # pending (no attempt yet), retrying, delivered, failed (attempts exhausted).
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("webhook_id", "event_id", name="uq_webhook_deliveries_webhook_event"),
+        # GET /webhooks/{id}/deliveries, newest first.
+        Index("ix_webhook_deliveries_webhook_created", "webhook_id", "created_at"),
+        # The sweeper: unfinished deliveries whose next attempt is overdue.
+        Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
     )

@@ -515,6 +515,8 @@ def test_models_and_migration_agree(engine: Engine) -> None:
         "ix_articles_status",
         "ix_paragraphs_language",
         "ix_entities_label",
+        "ix_webhook_deliveries_webhook_created",
+        "ix_webhook_deliveries_status_next",
     ):
         assert name in indexes
 
@@ -536,7 +538,7 @@ def test_upgrade_again_is_a_no_op(
     store(sessions, make_envelope("a1"))
     migrate.upgrade(pg_url)
     migrate.upgrade(pg_url)
-    assert _version(engine) == _head() == "0002"
+    assert _version(engine) == _head() == "0003"
     with sessions() as session:
         assert count_article_rows(session, "a1") == 1
         # The lock is released once upgrade() returns.
@@ -598,14 +600,21 @@ def test_concurrent_first_upgrades_do_not_race(fresh_db_url: str) -> None:
     assert errors == []
     eng = make_engine(fresh_db_url)
     try:
-        assert _version(eng) == "0002"
+        assert _version(eng) == "0003"
         with eng.connect() as conn:
             tables = set(
                 conn.scalars(
                     text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
                 ).all()
             )
-        assert tables == {"alembic_version", "articles", "paragraphs", "entities"}
+        assert tables == {
+            "alembic_version",
+            "articles",
+            "paragraphs",
+            "entities",
+            "webhooks",
+            "webhook_deliveries",
+        }
     finally:
         eng.dispose()
 
@@ -623,6 +632,6 @@ def test_downgrade_then_upgrade_round_trips(fresh_db_url: str) -> None:
             conn.commit()
             assert conn.scalar(text("SELECT to_regclass('articles')")) is None
         migrate.upgrade(fresh_db_url)
-        assert _version(eng) == "0002"
+        assert _version(eng) == "0003"
     finally:
         eng.dispose()
