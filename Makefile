@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 GATEWAY_URL ?= http://127.0.0.1:$(or $(GATEWAY_PORT),8000)
 PYTEST_ARGS ?=
-WORKERS := ingest language entities storage
+WORKERS := ingest language entities storage webhooks
 
 .PHONY: help up down logs ps seed bench scale test lint unit integration e2e images venv clean constraints eval eval-deps train-ner ship-ner
 
@@ -47,14 +47,14 @@ seed: ## Submit seeds/* and print each article's status, language and entity cou
 
 scale: ## Scale workers, e.g. make scale entities=3 language=2
 	@args=""; $(foreach w,$(WORKERS),$(if $($(w)),args="$$args --scale $(w)=$($(w))";)) \
-	if [ -z "$$args" ]; then echo "usage: make scale entities=3 [ingest=N language=N storage=N]"; exit 2; fi; \
+	if [ -z "$$args" ]; then echo "usage: make scale entities=3 [ingest=N language=N storage=N webhooks=N]"; exit 2; fi; \
 	$(COMPOSE) up -d --no-recreate $$args $(foreach w,$(WORKERS),$(if $($(w)),$(w))) && \
 	docker/wait-healthy.sh 300 && $(COMPOSE) ps
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -e ".[gateway,ingest,language,entities,storage,dev]"
+	$(PY) -m pip install -q -c constraints.txt -e ".[gateway,ingest,language,entities,storage,webhooks,dev]"
 	@touch $@
 
 venv: $(VENV)/.installed ## Create the development virtualenv

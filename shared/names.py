@@ -6,12 +6,15 @@ QUEUE_INGEST = "ingest"
 QUEUE_LANGUAGE = "language"
 QUEUE_ENTITIES = "entities"
 QUEUE_STORAGE = "storage"
+# Not a pipeline stage: webhook deliveries, off the pipeline's path (services/webhooks).
+QUEUE_WEBHOOKS = "webhooks"
 
 TASK_INGEST = "newsflow.ingest.process"
 TASK_LANGUAGE = "newsflow.language.detect"
 TASK_ENTITIES = "newsflow.entities.extract"
 TASK_STORE = "newsflow.storage.store"
 TASK_STORE_FAILURE = "newsflow.storage.store_failure"
+TASK_WEBHOOK_DELIVER = "newsflow.webhooks.deliver"
 
 TASK_QUEUES: dict[str, str] = {
     TASK_INGEST: QUEUE_INGEST,
@@ -19,6 +22,7 @@ TASK_QUEUES: dict[str, str] = {
     TASK_ENTITIES: QUEUE_ENTITIES,
     TASK_STORE: QUEUE_STORAGE,
     TASK_STORE_FAILURE: QUEUE_STORAGE,
+    TASK_WEBHOOK_DELIVER: QUEUE_WEBHOOKS,
 }
 
 # Stage names as they appear in status and error.stage.

