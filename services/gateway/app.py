@@ -19,11 +19,12 @@ from services.gateway.errors import (
 from services.gateway.events import BLOCK_MS, RedisEventSource, StreamSlots
 from services.gateway.health import health_router
 from services.gateway.redrive import redrive_router
-from services.gateway.routes import entities, events
+from services.gateway.routes import entities, events, webhooks
 from services.gateway.routes.articles import articles_router
 from services.gateway.routes.deps import AUTH_RESPONSES
 from services.gateway.security import install, require_write
 from services.gateway.service import Gateway
+from services.gateway.webhooks import WebhookRegistry
 from shared.celery_app import create_celery_app
 from shared.db.session import make_engine
 from shared.logging import configure_logging
@@ -63,6 +64,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     )
     app.state.stream_slots = StreamSlots(settings.events_max_clients)
+    # The one table the gateway writes (webhook registrations): its own small engine.
+    app.state.webhooks = WebhookRegistry(
+        sessionmaker(
+            make_engine(settings.database_url, pool_size=2, max_overflow=2),
+            expire_on_commit=False,
+        ),
+        allow_private=settings.webhook_allow_private_urls,
+    )
     app.add_exception_handler(ApiError, api_error_handler)
     install(app, settings, redis)
     if settings.cors_origin_list():
@@ -70,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origin_list(),
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key"],
             allow_credentials=False,
         )
@@ -80,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(articles_router(settings))
     app.include_router(entities.router)
     app.include_router(events.router)
+    app.include_router(webhooks.router)
     app.include_router(health_router(redis, engine, settings))
     app.include_router(
         redrive_router(gateway), dependencies=[Depends(require_write)], responses=AUTH_RESPONSES

@@ -6,11 +6,12 @@ Character rules live here; length limits are settings (MAX_*_CHARS), checked in 
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AnyHttpUrl,
     BaseModel,
+    ConfigDict,
     Field,
     PlainSerializer,
     TypeAdapter,
@@ -379,3 +380,96 @@ class EntityCount(BaseModel):
 
 class EntityList(BaseModel):
     items: list[EntityCount]
+
+
+# --- webhooks -----------------------------------------------------------------------
+
+WebhookEvent = Literal["stored", "failed"]
+
+
+class WebhookCreate(BaseModel):
+    """A receiver to call when articles end `stored` or `failed`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(
+        min_length=1,
+        max_length=2048,
+        description="http(s) URL that receives a signed JSON POST per event. Its host must "
+        "resolve to public addresses only (unless WEBHOOK_ALLOW_PRIVATE_URLS)",
+        json_schema_extra={"format": "uri"},
+    )
+    events: list[WebhookEvent] = Field(
+        min_length=1, max_length=2, description="The events it wants: stored, failed"
+    )
+    secret: str | None = Field(
+        None,
+        min_length=16,
+        max_length=256,
+        description="The HMAC-SHA256 key of the Newsflow-Signature header (printable). "
+        "Omitted: one is generated and returned once, in this answer",
+    )
+
+    @field_validator("events")
+    @classmethod
+    def distinct(cls, value: list[WebhookEvent]) -> list[WebhookEvent]:
+        return list(dict.fromkeys(value))
+
+    @field_validator("url", "secret")
+    @classmethod
+    def one_line(cls, value: str | None) -> str | None:
+        if value is not None and not value.isprintable():
+            raise PydanticCustomError("not_printable", "must be printable, on one line")
+        return value
+
+
+class Webhook(BaseModel):
+    """A registered webhook; its secret is never shown again after registration."""
+
+    id: str
+    url: str
+    events: list[str]
+    created_at: Timestamp
+
+
+class WebhookCreated(Webhook):
+    secret: str = Field(description="The signing secret: store it, it is not shown again")
+
+
+class WebhookList(BaseModel):
+    items: list[Webhook]
+
+
+class Delivery(BaseModel):
+    """One event sent (or being sent) to one webhook."""
+
+    id: str = Field(description="Also the Newsflow-Delivery header and the body's `id`")
+    webhook_id: str
+    event: str = Field(description="stored or failed")
+    event_id: str = Field(description="The event's id, as in GET /events")
+    article_id: str
+    status: Literal["pending", "retrying", "delivered", "failed"]
+    attempts: int
+    last_status_code: int | None = Field(description="HTTP status of the last attempt")
+    last_error: str | None = Field(description="Why the last attempt failed")
+    created_at: Timestamp
+    updated_at: Timestamp
+    next_attempt_at: Timestamp | None = Field(description="When it is tried again, if it is")
+    delivered_at: Timestamp | None
+
+
+class DeliveryCounts(BaseModel):
+    """All of a webhook's deliveries (not only the page's)."""
+
+    deliveries: int
+    pending: int
+    retrying: int
+    delivered: int
+    failed: int
+    attempts: int = Field(description="HTTP attempts made, retries included")
+    retried: int = Field(description="Deliveries that took more than one attempt")
+
+
+class DeliveryPage(BaseModel):
+    items: list[Delivery] = Field(description="Newest first")
+    counts: DeliveryCounts

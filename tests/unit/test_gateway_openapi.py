@@ -76,6 +76,10 @@ def test_every_success_response_has_a_schema(spec: dict[str, Any]) -> None:
         ("get", "/entities", "200", ["EntityList"]),
         ("get", "/ready", "200", ["Readiness"]),
         ("get", "/health/pipeline", "200", ["PipelineHealth"]),
+        ("post", "/webhooks", "201", ["WebhookCreated"]),
+        ("get", "/webhooks", "200", ["WebhookList"]),
+        ("get", "/webhooks/{webhook_id}", "200", ["Webhook"]),
+        ("get", "/webhooks/{webhook_id}/deliveries", "200", ["DeliveryPage"]),
     ],
 )
 def test_each_read_and_write_names_its_model(
@@ -118,4 +122,13 @@ def test_event_streams_document_their_events(spec: dict[str, Any], method: str, 
     assert refs(content[SSE]["schema"]) == ["Event"]
     assert set(spec["components"]["schemas"]["Event"]["properties"]) == {
         "article_id", "status", "stage", "at", "reason",
+    }  # fmt: skip
+
+
+def test_webhook_secrets_are_shown_only_at_registration(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    assert "secret" in schemas["WebhookCreated"]["properties"]
+    assert "secret" not in schemas["Webhook"]["properties"]
+    assert set(schemas["DeliveryCounts"]["properties"]) == {
+        "deliveries", "pending", "retrying", "delivered", "failed", "attempts", "retried",
     }  # fmt: skip

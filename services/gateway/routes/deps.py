@@ -1,5 +1,5 @@
 """What every route may depend on: the app's settings, its Gateway service, the event
-streams, and the error answers documented in OpenAPI."""
+streams and webhook registry, and the error answers documented in OpenAPI."""
 
 from typing import Annotated, Any
 
@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from services.gateway.errors import ApiErrors
 from services.gateway.events import EventSource, StreamSlots
 from services.gateway.service import Gateway
+from services.gateway.webhooks import WebhookRegistry
 from shared.settings import Settings
 
 
@@ -31,10 +32,16 @@ def app_slots(request: Request) -> StreamSlots:
     return slots
 
 
+def app_webhooks(request: Request) -> WebhookRegistry:
+    registry: WebhookRegistry = request.app.state.webhooks
+    return registry
+
+
 SettingsDep = Annotated[Settings, Depends(app_settings)]
 GatewayDep = Annotated[Gateway, Depends(app_gateway)]
 EventsDep = Annotated[EventSource, Depends(app_events)]
 SlotsDep = Annotated[StreamSlots, Depends(app_slots)]
+WebhooksDep = Annotated[WebhookRegistry, Depends(app_webhooks)]
 
 
 def error(description: str) -> dict[str, Any]:
