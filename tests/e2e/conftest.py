@@ -34,6 +34,20 @@ CHAOS_TIMING = {
     "MAX_RETRIES": "12",
 }
 
+# Webhooks in the test stack: the receiver (tests/compose.test.yml) is a container on the
+# compose network, a private address, so the gateway and the webhooks worker allow those;
+# retries come quickly (1, 2, 4, 8, 8, ... s) so a receiver that was down is caught up
+# within seconds of coming back, and give up only after about 8 minutes.
+WEBHOOK_RECEIVER_SECRET = secrets.token_urlsafe(24)
+WEBHOOK_SETTINGS = {
+    "WEBHOOK_ALLOW_PRIVATE_URLS": "true",
+    "WEBHOOK_BACKOFF_BASE_SECONDS": "1",
+    "WEBHOOK_BACKOFF_MAX_SECONDS": "8",
+    "WEBHOOK_TIMEOUT_SECONDS": "5",
+    "WEBHOOK_MAX_ATTEMPTS": "60",
+    "WEBHOOK_RECEIVER_SECRET": WEBHOOK_RECEIVER_SECRET,
+}
+
 
 @pytest.fixture(scope="session")
 def docker_compose_project_name() -> str:
@@ -48,6 +62,7 @@ def docker_setup(docker_compose_project_name: str, docker_compose_file: list[str
     os.environ["COMPOSE_PROJECT_NAME"] = docker_compose_project_name
     os.environ["COMPOSE_FILE"] = os.pathsep.join(docker_compose_file)
     os.environ.update(CHAOS_TIMING)
+    os.environ.update(WEBHOOK_SETTINGS)
     os.environ["API_KEYS"] = API_KEY
     # Counted on every write (the Redis script runs), never reached by the suite's volume;
     # the 429 itself is tested against real Redis in tests/integration/test_rate_limit.py.

@@ -25,6 +25,14 @@ from tests.e2e.conftest import API_KEY
 pytestmark = pytest.mark.e2e
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "40"))
+# Operations not fuzzed, and why (their input rules are unit-tested instead).
+NOT_FUZZED = {
+    # A stream that never ends by itself: no answer to check.
+    "GET /events": "an endless event stream",
+    # A valid registration makes the stack POST to the generated URL at the next stored
+    # article: fuzzing it would send deliveries to arbitrary addresses.
+    "POST /webhooks": "registers URLs the webhooks worker would then call",
+}
 
 
 def fuzz(
@@ -43,7 +51,11 @@ def fuzz(
         except BaseExceptionGroup as exc:  # collected, not raised: no shrinking
             errors.append(f"{case.as_curl_command(headers=headers)}\n  {exc}")
 
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = [
+        operation
+        for operation in (result.ok() for result in schema.get_all_operations())
+        if operation.label not in NOT_FUZZED
+    ]
     for operation, mode in itertools.product(operations, GenerationMode):
 
         @settings(

@@ -11,6 +11,7 @@ The test reads RECORD_FILE with `compose exec`; it lives in the container, so it
 the `compose stop` / `compose start` of the chaos test.
 """
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -88,4 +89,6 @@ class Handler(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
-    ThreadingHTTPServer((HOST, PORT), Handler).serve_forever()
+    server = ThreadingHTTPServer((HOST, PORT), Handler)
+    with contextlib.suppress(KeyboardInterrupt):  # SIGINT: `compose stop`
+        server.serve_forever()
