@@ -3,13 +3,15 @@
 Every transition is recorded by StatusStore (shared/status.py), in one Lua script that
 updates the status hash AND appends the event, so an event exists exactly when the status
 was written, whoever wrote it (the gateway for `queued`, each stage for its own status,
-the failing stage for `failed`). The event goes to two streams with the same entry id:
+the failing stage for `failed`):
 
-- `newsflow:events`: every transition (GET /events, the webhooks dispatcher), trimmed by
-  time with `XADD ... MINID <now - EVENTS_RETENTION_MINUTES>` (exact: cheap, as it only
-  ever removes the oldest few entries);
-- `newsflow:events:article:<id>`: that article's own history (GET /articles/{id}/events),
-  which expires EVENTS_RETENTION_MINUTES after its last event.
+- the event is an entry of the stream `newsflow:events` (GET /events, the webhooks
+  dispatcher), trimmed by time with `XADD ... MINID <now - EVENTS_RETENTION_MINUTES>`
+  (exact: cheap, as it only ever removes the oldest few entries);
+- its entry id is appended to `newsflow:events:article:<id>`, the article's index (a short
+  list, about 200 bytes; a stream of its own would take 4 KB), which expires
+  EVENTS_RETENTION_MINUTES after the article's last event. GET /articles/{id}/events
+  replays the entries it names, then follows the stream for that article.
 
 The entry id (`<unix ms>-<seq>`) is the SSE `id:`, so a client that reconnects with
 `Last-Event-ID` resumes right after the last event it saw.
@@ -39,7 +41,7 @@ from shared.names import (
 )
 
 STREAM = "newsflow:events"
-ARTICLE_STREAM_PREFIX = "newsflow:events:article:"
+ARTICLE_INDEX_PREFIX = "newsflow:events:article:"
 # The id of the newest entry trimmed from STREAM (XINFO's max-deleted-entry-id counts
 # XDEL only, not trimming).
 TRIMMED_KEY = "newsflow:events:trimmed"
@@ -77,8 +79,9 @@ class Event(BaseModel):
         return json.dumps(self.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":"))
 
 
-def article_stream(article_id: str) -> str:
-    return f"{ARTICLE_STREAM_PREFIX}{article_id}"
+def article_index(article_id: str) -> str:
+    """The list of the article's entry ids in STREAM, oldest first."""
+    return f"{ARTICLE_INDEX_PREFIX}{article_id}"
 
 
 def stage_of(status: str, failed_stage: str | None = None) -> str:

@@ -20,7 +20,7 @@ from shared.events import (
     STREAM,
     TRIMMED_KEY,
     Event,
-    article_stream,
+    article_index,
     event_fields,
     min_id,
     stage_of,
@@ -38,8 +38,8 @@ def _now() -> str:
 
 
 # Write the status hash and publish the transition, atomically (shared/events.py).
-# KEYS: status hash, global stream, article stream, newest trimmed id.
-# ARGV: status, hash TTL (s), MINID of the global stream, article stream TTL (s), n, then
+# KEYS: status hash, global stream, the article's index of entry ids, newest trimmed id.
+# ARGV: status, hash TTL (s), MINID of the global stream, article index TTL (s), n, then
 # n event field/value pairs, then the hash's field/value pairs.
 # Returns the event's entry id, or false when this status was already published in this
 # run (a redelivered stage): the hash is written all the same.
@@ -61,9 +61,7 @@ redis.call('HSET', KEYS[1], '{published}', published .. tag)
 local trimmed = redis.call('XREVRANGE', KEYS[2], '(' .. ARGV[3], '-', 'COUNT', 1)
 if #trimmed > 0 then redis.call('SET', KEYS[4], trimmed[1][1]) end
 local id = redis.call('XADD', KEYS[2], 'MINID', ARGV[3], '*', unpack(event))
--- The same id in the article's stream; '*' if that stream somehow holds a newer one.
-local copied = redis.pcall('XADD', KEYS[3], id, unpack(event))
-if type(copied) == 'table' and copied.err then redis.call('XADD', KEYS[3], '*', unpack(event)) end
+redis.call('RPUSH', KEYS[3], id)
 redis.call('EXPIRE', KEYS[3], ARGV[4])
 return id
 """.replace("{published}", PUBLISHED_FIELD)
@@ -127,7 +125,7 @@ class StatusStore:
             *(item for pair in mapping.items() for item in pair),
         ]
         entry_id = self._record(
-            keys=[status_key(article_id), STREAM, article_stream(article_id), TRIMMED_KEY],
+            keys=[status_key(article_id), STREAM, article_index(article_id), TRIMMED_KEY],
             args=args,
         )
         if not entry_id:

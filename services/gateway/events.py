@@ -3,9 +3,9 @@
 The generators here read through an `EventSource` (Redis in production, a list in the unit
 tests) and never touch HTTP; routes/events.py turns what they yield into an SSE response.
 
-- article_events: one article's transitions after a given id, live, until its final
-  event (`stored` or `failed`) is the latest one; a re-driven article goes on past an
-  earlier `failed`, as its stream shows `queued` after it.
+- article_events: one article's transitions after a given id, from its history (the
+  entries its index names), then live from the stream, until its final event (`stored`
+  or `failed`); a re-driven article goes on past an earlier `failed` in its history.
 - all_events: every transition after a given id, live, optionally only some statuses.
 
 The SSE `id:` of each event is its stream entry id, so a browser's EventSource resends it
@@ -24,7 +24,17 @@ from sse_starlette import ServerSentEvent
 
 from services.gateway.schemas import Article, ArticleInFlight
 from shared.envelope import Status
-from shared.events import FINAL, STREAM, TRIMMED_KEY, Event, matches, parse_fields, stage_of
+from shared.events import (
+    FINAL,
+    STREAM,
+    TRIMMED_KEY,
+    Event,
+    article_index,
+    is_after,
+    matches,
+    parse_fields,
+    stage_of,
+)
 from shared.names import STAGE_STORAGE
 
 log = logging.getLogger(__name__)
@@ -48,6 +58,9 @@ class EventSource(Protocol):
 
     async def last(self, stream: str) -> Entry | None:
         """The newest entry, None when the stream is empty or gone."""
+
+    async def history(self, article_id: str) -> list[Entry]:
+        """The article's entries still in the stream, oldest first."""
 
     async def max_deleted_id(self, stream: str) -> str | None:
         """The newest entry trimming removed, None when unknown."""
@@ -74,9 +87,19 @@ class RedisEventSource:
         entry_id, fields = items[0]
         return str(entry_id), dict(fields)
 
+    async def history(self, article_id: str) -> list[Entry]:
+        ids = await self.client.lrange(article_index(article_id), 0, -1)
+        if not ids:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for entry_id in ids:
+            pipe.xrange(STREAM, entry_id, entry_id, count=1)
+        found = await pipe.execute()
+        return [(str(items[0][0]), dict(items[0][1])) for items in found if items]
+
     async def max_deleted_id(self, stream: str) -> str | None:
         if stream != STREAM:
-            return None  # an article's stream expires whole, it is never trimmed
+            return None
         value = await self.client.get(TRIMMED_KEY)
         return str(value) if value else None
 
@@ -103,19 +126,34 @@ class StreamSlots:
 
 
 async def article_events(
-    source: EventSource, stream: str, after: str, block_ms: int | None = BLOCK_MS
+    source: EventSource,
+    article_id: str,
+    history: list[Entry],
+    after: str,
+    since: str,
+    block_ms: int | None = BLOCK_MS,
 ) -> AsyncGenerator[Entry, None]:
-    """An article's entries after `after`, then live ones, until its final event is the
-    newest in its stream."""
+    """The article's entries after `after`: those of its `history`, then live ones read
+    from the stream after `since` (its newest id, taken before the history was read: no
+    event falls between the two, none is sent twice), until its final event."""
+    sent = after
+    for entry_id, fields in history:
+        if is_after(entry_id, sent):
+            yield entry_id, fields
+            sent = entry_id
+    # Final, unless a re-drive went on after it (a `queued` after the `failed`).
+    if history and history[-1][1].get("status") in FINAL:
+        return
+    cursor = since
     while True:
-        entries = await source.read(stream, after, BATCH, block_ms)
-        for entry in entries:
-            yield entry
-            after = entry[0]
-        # Final, unless a re-drive already went on (a `queued` after the `failed`).
-        final = bool(entries) and entries[-1][1].get("status") in FINAL
-        if final and not await source.read(stream, after, 1, None):
-            return
+        for entry_id, fields in await source.read(STREAM, cursor, BATCH, block_ms):
+            cursor = entry_id
+            if fields.get("article_id") != article_id or not is_after(entry_id, sent):
+                continue
+            yield entry_id, fields
+            sent = entry_id
+            if fields.get("status") in FINAL:
+                return
 
 
 async def all_events(

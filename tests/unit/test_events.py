@@ -34,7 +34,6 @@ from shared.events import (
     PUBLISHED_FIELD,
     STREAM,
     Event,
-    article_stream,
     event_fields,
     is_after,
     matches,
@@ -71,23 +70,20 @@ class Exhausted(redis.exceptions.ConnectionError):
 
 
 class FakeSource:
-    """Streams in memory. `arrivals` are entries appended, one batch per blocking read
+    """The stream in memory. `arrivals` are events appended, one batch per blocking read
     that finds nothing new: they come "live". A blocking read with nothing left raises
     Exhausted (a Redis error: the SSE response ends as it would when Redis goes away)."""
 
     def __init__(self) -> None:
         self.streams: dict[str, list[tuple[str, dict[str, str]]]] = {}
-        self.arrivals: list[list[tuple[str, Event]]] = []
+        self.arrivals: list[list[Event]] = []
         self.max_deleted: str | None = None
         self.next_ms = 1000
 
-    def add(self, ev: Event, *, article: bool = True) -> str:
+    def add(self, ev: Event) -> str:
         entry_id = f"{self.next_ms}-0"
         self.next_ms += 1
-        fields = event_fields(ev)
-        self.streams.setdefault(STREAM, []).append((entry_id, fields))
-        if article:
-            self.streams.setdefault(article_stream(ev.article_id), []).append((entry_id, fields))
+        self.streams.setdefault(STREAM, []).append((entry_id, event_fields(ev)))
         return entry_id
 
     async def read(
@@ -106,8 +102,27 @@ class FakeSource:
         entries = self.streams.get(stream)
         return entries[-1] if entries else None
 
+    async def history(self, article_id: str) -> list[tuple[str, dict[str, str]]]:
+        return [e for e in self.streams.get(STREAM, []) if e[1]["article_id"] == article_id]
+
     async def max_deleted_id(self, stream: str) -> str | None:
         return self.max_deleted
+
+
+def follow(
+    source: FakeSource, after: str = START, article: str = ARTICLE
+) -> AsyncGenerator[tuple[str, dict[str, str]], None]:
+    """article_events as the route starts it: the stream's newest id, then the history."""
+
+    async def run() -> AsyncGenerator[tuple[str, dict[str, str]], None]:
+        newest = await source.last(STREAM)
+        history = await source.history(article)
+        async for entry in article_events(
+            source, article, history, after, newest[0] if newest else START
+        ):
+            yield entry
+
+    return run()
 
 
 def collect(gen: AsyncGenerator[T, None], limit: int = 100) -> list[T]:
@@ -204,7 +219,7 @@ def test_an_article_stream_replays_then_closes_after_its_final_event() -> None:
     source = FakeSource()
     ids = [source.add(event(s)) for s in RUN]
     source.add(event("ingested", OTHER))  # another article: not in this one's stream
-    got = collect(article_events(source, article_stream(ARTICLE), START))
+    got = collect(follow(source))
     assert [entry_id for entry_id, _ in got] == ids
     assert [fields["status"] for _, fields in got] == RUN
 
@@ -213,15 +228,35 @@ def test_an_article_stream_follows_live_events_until_stored() -> None:
     source = FakeSource()
     source.add(event("queued"))
     source.arrivals = [[event("ingested")], [event("language_detected")], [event("stored")]]
-    got = collect(article_events(source, article_stream(ARTICLE), START))
+    got = collect(follow(source))
     assert [f["status"] for _, f in got] == ["queued", "ingested", "language_detected", "stored"]
 
 
 def test_an_article_stream_resumes_after_last_event_id() -> None:
     source = FakeSource()
     ids = [source.add(event(s)) for s in RUN]
-    got = collect(article_events(source, article_stream(ARTICLE), ids[1]))
+    got = collect(follow(source, ids[1]))
     assert [entry_id for entry_id, _ in got] == ids[2:]
+
+
+def test_live_events_of_other_articles_are_left_out() -> None:
+    source = FakeSource()
+    source.add(event("queued"))
+    source.arrivals = [[event("ingested", OTHER), event("ingested")], [event("stored", OTHER)]]
+    source.arrivals.append([event("stored")])
+    got = collect(follow(source))
+    assert [f["status"] for _, f in got] == ["queued", "ingested", "stored"]
+    assert {f["article_id"] for _, f in got} == {ARTICLE}
+
+
+def test_an_event_in_both_the_history_and_the_stream_is_sent_once() -> None:
+    source = FakeSource()
+    since = source.add(event("queued"))
+    source.add(event("ingested"))  # recorded between the two reads of the route
+    history = asyncio.run(source.history(ARTICLE))
+    source.arrivals = [[event("stored")]]
+    got = collect(article_events(source, ARTICLE, history, START, since))
+    assert [f["status"] for _, f in got] == ["queued", "ingested", "stored"]
 
 
 def test_a_redriven_article_goes_on_past_its_failure() -> None:
@@ -229,7 +264,7 @@ def test_a_redriven_article_goes_on_past_its_failure() -> None:
     for status in ["queued", "ingested", "failed", "queued", "language_detected"]:
         source.add(event(status))
     source.arrivals = [[event("entities_extracted"), event("stored")]]
-    got = collect(article_events(source, article_stream(ARTICLE), START))
+    got = collect(follow(source))
     statuses = [f["status"] for _, f in got]
     assert statuses[-3:] == ["language_detected", "entities_extracted", "stored"]
 
@@ -239,7 +274,7 @@ def test_an_article_that_failed_last_closes_at_failed() -> None:
     for status in ["queued", "ingested", "failed"]:
         source.add(event(status))
     source.arrivals = [[event("queued")]]  # would only come if the stream stayed open
-    got = collect(article_events(source, article_stream(ARTICLE), START))
+    got = collect(follow(source))
     assert [f["status"] for _, f in got] == ["queued", "ingested", "failed"]
 
 

@@ -21,6 +21,7 @@ from services.gateway.errors import ApiError
 from services.gateway.events import (
     PING_SECONDS,
     START,
+    Entry,
     EventSource,
     StreamSlots,
     all_events,
@@ -36,7 +37,6 @@ from shared.events import (
     FINAL,
     STREAM,
     Event,
-    article_stream,
     is_after,
     missed_since,
     parse_fields,
@@ -115,9 +115,9 @@ async def guarded(
 
 
 async def article_messages(
-    source: EventSource, stream: str, after: str
+    source: EventSource, article_id: str, history: list[Entry], after: str, since: str
 ) -> AsyncGenerator[ServerSentEvent, None]:
-    async with aclosing(article_events(source, stream, after)) as entries:
+    async with aclosing(article_events(source, article_id, history, after, since)) as entries:
         async for entry_id, fields in entries:
             yield sse(entry_id, parse_fields(fields))
 
@@ -171,20 +171,24 @@ async def article_event_stream(
     found = await run_in_threadpool(gateway.article, article_id)
     if found is None:
         raise ApiError(404, ["path", "article_id"], "no article with this id", "not_found")
-    stream = article_stream(article_id)
-    newest = await source.last(stream)
-    if newest is None:
+    newest = await source.last(STREAM)  # before the history: see article_events
+    since = newest[0] if newest else START
+    history = await source.history(article_id)
+    if not history:
         final = final_event(found)
         if final is not None:
             own_id = synthetic_id(final)
             if after is not None and not is_after(own_id, after):
                 return Response(status_code=204)
             return EventSourceResponse(guarded(slots, one(sse(own_id, final))))
-    elif newest[1].get("status") in FINAL and after is not None and not is_after(newest[0], after):
-        # EventSource reconnects whenever a stream closes; 204 tells it to stop.
-        return Response(status_code=204)
+    else:
+        last_id, last = history[-1]
+        if last.get("status") in FINAL and after is not None and not is_after(last_id, after):
+            # EventSource reconnects whenever a stream closes; 204 tells it to stop.
+            return Response(status_code=204)
     return EventSourceResponse(
-        guarded(slots, article_messages(source, stream, after or START)), ping=PING_SECONDS
+        guarded(slots, article_messages(source, article_id, history, after or START, since)),
+        ping=PING_SECONDS,
     )
 
 
