@@ -189,7 +189,7 @@ def gap_notice(last_id: str) -> ServerSentEvent:
 
 def final_event(article: Article | ArticleInFlight) -> Event | None:
     """The final event of an article that is stored or failed, made from its record: for
-    one whose stream has expired (older than EVENTS_RETENTION_MINUTES)."""
+    one whose events have expired (older than EVENTS_RETENTION_MINUTES)."""
     if article.status not in FINAL:
         return None
     error = article.error
