@@ -140,7 +140,8 @@ def summary(outcome: Outcome, out: Console) -> None:
     for refused in outcome.refused:
         out.print(Text(f"refused  {refused.origin}  {refused.reason}"), soft_wrap=True)
     for failed in outcome.failed:
-        out.print(Text(f"failed   {failed.id}  {failed.origin}  {failed.reason}"), soft_wrap=True)
+        reason = failed.reason or "failed before (newsflow get ID says why)"
+        out.print(Text(f"failed   {failed.id}  {failed.origin}  {reason}"), soft_wrap=True)
     if outcome.waited:
         for pending in outcome.pending:
             line = f"pending  {pending.id}  {pending.origin}  {pending.status}"

@@ -221,3 +221,19 @@ def test_an_unreachable_gateway_exits_3_naming_newsflow_url(tmp_path: Path) -> N
     assert result.exit_code == 3
     [line] = result.stderr.strip().splitlines()
     assert "cannot reach Newsflow" in line and "NEWSFLOW_URL" in line
+
+
+def test_resubmitting_an_article_that_failed_exits_1_even_without_wait(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("Déjà échoué.")
+    gateway = FakeGateway(known={article_id("Déjà échoué."): "failed"})
+    result = run(gateway, [str(tmp_path)])
+    assert result.exit_code == 1
+    assert "accepted: 1  duplicates: 1  refused: 0" in result.stdout
+    assert f"failed   {article_id('Déjà échoué.')}  {tmp_path / 'a.txt'}  failed before" in (
+        result.stdout
+    )
+
+    waited = run(gateway, ["--wait", str(tmp_path)])
+    assert waited.exit_code == 1
+    assert counts(waited) == (0, 1, 1, 0, 0)
+    assert "entities: known failure" in waited.stdout
