@@ -54,7 +54,7 @@ scale: ## Scale workers, e.g. make scale entities=3 language=2
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -e ".[gateway,ingest,language,entities,storage,dev]"
+	$(PY) -m pip install -q -c constraints.txt -e ".[server,gateway,ingest,language,entities,storage,dev]"
 	@touch $@
 
 venv: $(VENV)/.installed ## Create the development virtualenv
