@@ -2,9 +2,17 @@
 
 PostgreSQL is the record for stored and failed articles; this hash answers
 GET /articles/{id} in the meantime, so an accepted id is never a 404.
+
+The store also keeps the index of the articles in flight (IN_FLIGHT_KEY: id -> when it
+was queued), written in the same round trips as their status: added when an article is
+claimed or re-driven (queued), removed when it is stored or failed (or its claim is
+released). Its size is the in-flight gauge of GET /metrics, exact whatever the number of
+workers, redeliveries or re-drives; entries older than the status itself (STATUS_TTL_SECONDS,
+an article lost for good) are trimmed when new articles are claimed.
 """
 
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +21,9 @@ import redis
 from shared.envelope import Status
 
 KEY_PREFIX = "newsflow:article:"
+IN_FLIGHT_KEY = "newsflow:in-flight"
+# Statuses that take an article out of flight.
+FINAL_STATUSES = frozenset({Status.STORED, Status.FAILED})
 
 
 def status_key(article_id: str) -> str:
@@ -36,15 +47,21 @@ class StatusStore:
             fields: dict[str | bytes, str] = {"accepted_at": _now(), "updated_at": _now()}
             if title:
                 fields["title"] = title
+            now = time.time()
             pipe = self.client.pipeline()
             pipe.hset(key, mapping=fields)
             pipe.expire(key, self.ttl)
+            pipe.zadd(IN_FLIGHT_KEY, {article_id: now})
+            pipe.zremrangebyscore(IN_FLIGHT_KEY, "-inf", now - self.ttl)
             pipe.execute()
         return created
 
     def release(self, article_id: str) -> None:
         """Undo a claim whose enqueue failed, so the client can safely resubmit."""
-        self.client.delete(status_key(article_id))
+        pipe = self.client.pipeline()
+        pipe.delete(status_key(article_id))
+        pipe.zrem(IN_FLIGHT_KEY, article_id)
+        pipe.execute()
 
     def set_status(self, article_id: str, status: Status, **fields: str) -> None:
         key = status_key(article_id)
@@ -53,6 +70,10 @@ class StatusStore:
         mapping.update(fields)
         pipe.hset(key, mapping=mapping)
         pipe.expire(key, self.ttl)
+        if status in FINAL_STATUSES:
+            pipe.zrem(IN_FLIGHT_KEY, article_id)
+        elif status is Status.QUEUED:  # re-driven: in flight again
+            pipe.zadd(IN_FLIGHT_KEY, {article_id: time.time()})
         pipe.execute()
 
     def set_failed(
