@@ -87,6 +87,13 @@ class Settings(BaseSettings):
         7 * 24 * 3600, description="How long Redis keeps an article's in-flight status"
     )
 
+    # Gateway metrics for Prometheus: GET /metrics on the API port needs a key; this second
+    # port serves them without one, for scrapers inside the compose network (unpublished).
+    metrics_port: int = Field(
+        0, ge=0, le=65535, description="Port of the key-less metrics listener (0: none)"
+    )
+    metrics_host: str = Field("0.0.0.0", description="Address the metrics listener binds")
+
     # Delivery: the visibility timeout must exceed the longest task time limit,
     # or Redis redelivers a task that is still running.
     task_time_limit: int = 300

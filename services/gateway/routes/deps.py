@@ -1,11 +1,12 @@
-"""What every route may depend on: the app's settings and its Gateway service, and the
-error answers documented in OpenAPI."""
+"""What every route may depend on: the app's settings, its Gateway service and its
+metrics, and the error answers documented in OpenAPI."""
 
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
 from services.gateway.errors import ApiErrors
+from services.gateway.metrics import GatewayMetrics
 from services.gateway.service import Gateway
 from shared.settings import Settings
 
@@ -20,8 +21,14 @@ def app_gateway(request: Request) -> Gateway:
     return gateway
 
 
+def app_metrics(request: Request) -> GatewayMetrics:
+    metrics: GatewayMetrics = request.app.state.metrics
+    return metrics
+
+
 SettingsDep = Annotated[Settings, Depends(app_settings)]
 GatewayDep = Annotated[Gateway, Depends(app_gateway)]
+MetricsDep = Annotated[GatewayMetrics, Depends(app_metrics)]
 
 
 def error(description: str) -> dict[str, Any]:
