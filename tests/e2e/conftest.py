@@ -55,6 +55,13 @@ def docker_setup(docker_compose_project_name: str, docker_compose_file: list[str
     return ["up -d --build"]
 
 
+@pytest.fixture(scope="session")
+def docker_cleanup() -> list[str]:
+    # With the profile: Flower and Prometheus too, when a test started them (compose does not
+    # count an inactive profile's containers as orphans).
+    return ["--profile monitoring down -v --remove-orphans"]
+
+
 def compose(*args: str, timeout: float = 600) -> str:
     done = subprocess.run(
         [str(ROOT / "docker" / "compose.sh"), *args],
