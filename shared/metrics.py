@@ -32,6 +32,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis
+
 log = logging.getLogger(__name__)
 
 METRICS_PREFIX = "newsflow:metrics:"
@@ -178,12 +180,8 @@ def record_attempt(
         for name, amount in (counters or {}).items():
             pipe.hincrby(ARTICLES_KEY, name, amount)
         pipe.execute()
-    except Exception:
-        log.warning(
-            "could not record the stage's metrics",
-            extra={"stage": stage, "outcome": outcome},
-            exc_info=True,
-        )
+    except Exception as exc:
+        _not_recorded("could not record the stage's metrics", exc, stage=stage, outcome=outcome)
 
 
 def count(client: Any, counters: Mapping[str, int]) -> None:
@@ -196,7 +194,13 @@ def count(client: Any, counters: Mapping[str, int]) -> None:
             if amount:
                 pipe.hincrby(ARTICLES_KEY, name, amount)
         pipe.execute()
-    except Exception:
-        log.warning(
-            "could not record article counters", extra={"counters": dict(counters)}, exc_info=True
-        )
+    except Exception as exc:
+        _not_recorded("could not record article counters", exc, counters=dict(counters))
+
+
+def _not_recorded(what: str, exc: Exception, **fields: Any) -> None:
+    # Redis unreachable (a restart, an outage) is expected now and then: one line, no
+    # traceback; anything else is a bug worth its traceback. Neither reaches the caller.
+    expected = isinstance(exc, redis.exceptions.RedisError)
+    reason = f"{type(exc).__name__}: {exc}"[:300]
+    log.warning(what, extra={**fields, "reason": reason}, exc_info=None if expected else exc)
