@@ -46,15 +46,16 @@ def test_images_install_the_server_extra_and_their_own_not_the_cli() -> None:
     assert "requirements.py /tmp/build/pyproject.toml server > /tmp/build/base.txt" in dockerfile
     assert '/tmp/build/pyproject.toml "$SERVICE" > /tmp/build/extra.txt' in dockerfile
     requirements = requirements_module().requirements
-    for service in SERVICES:
+    for service in (*SERVICES, "flower"):
         image = {name(r) for r in requirements(str(ROOT / "pyproject.toml"), ["server", service])}
         assert {"celery", "pydantic-settings"} <= image, service
         assert not {"typer", "rich", "httpx"} & image, service
 
 
 def test_the_dev_venv_installs_the_server_and_every_service() -> None:
+    # flower too (the monitoring profile's image), so that `make constraints` pins it.
     makefile = (ROOT / "Makefile").read_text()
-    assert '-e ".[server,gateway,ingest,language,entities,storage,dev]"' in makefile
+    assert '-e ".[server,gateway,ingest,language,entities,storage,flower,dev]"' in makefile
 
 
 def test_the_command_line_imports_no_server_code() -> None:
