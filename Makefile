@@ -10,7 +10,7 @@ GATEWAY_URL ?= http://127.0.0.1:$(or $(GATEWAY_PORT),8000)
 PYTEST_ARGS ?=
 WORKERS := ingest language entities storage webhooks
 
-.PHONY: help up down logs ps seed bench scale test lint unit integration e2e images venv clean constraints eval eval-deps train-ner ship-ner
+.PHONY: help up down logs ps seed bench scale test lint unit integration e2e images venv clean constraints eval eval-deps train-ner ship-ner monitoring monitoring-check
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -26,11 +26,20 @@ up: .env images ## Build and start the whole stack, wait until every service is 
 	@docker/wait-healthy.sh 600
 	@echo "Newsflow is up: $(GATEWAY_URL)/docs"
 
+# The profile makes down and clean stop Flower and Prometheus too, when they run.
 down: ## Stop the stack (data volumes are kept; `make clean` removes them)
-	$(COMPOSE) down --remove-orphans
+	$(COMPOSE) --profile monitoring down --remove-orphans
 
 clean: ## Stop the stack and delete its volumes
-	$(COMPOSE) down -v --remove-orphans
+	$(COMPOSE) --profile monitoring down -v --remove-orphans
+
+monitoring: .env images ## The stack plus Flower and Prometheus (profile `monitoring`), all healthy
+	$(COMPOSE) --profile monitoring up -d --build --remove-orphans
+	@docker/wait-healthy.sh 600
+	@echo "Flower: http://$(or $(FLOWER_BIND),127.0.0.1):$(or $(FLOWER_PORT),5555)  Prometheus: http://$(or $(PROMETHEUS_BIND),127.0.0.1):$(or $(PROMETHEUS_PORT),9090)/targets"
+
+monitoring-check: ## Start the monitoring profile beside the running stack; check Prometheus's targets are up
+	@docker/monitoring-check.sh 300
 
 logs: ## Follow the logs (one service: make logs s=entities)
 	$(COMPOSE) logs -f --tail=200 $(s)
@@ -54,7 +63,7 @@ scale: ## Scale workers, e.g. make scale entities=3 language=2
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -e ".[gateway,ingest,language,entities,storage,webhooks,dev]"
+	$(PY) -m pip install -q -c constraints.txt -e ".[server,gateway,ingest,language,entities,storage,webhooks,flower,dev]"
 	@touch $@
 
 venv: $(VENV)/.installed ## Create the development virtualenv

@@ -2,7 +2,9 @@
 
 Images install dependencies from this output before copying the code, so a code
 change does not reinstall packages, and pyproject.toml stays the single list.
-Usage: python requirements.py PYPROJECT [EXTRA ...]   (no extra: the base list)
+Usage: python requirements.py PYPROJECT [EXTRA ...]
+With no extra, the base list: the command line's (cli/), never installed in an image; the
+images install the extra `server` (what every service shares), then their service's extra.
 """
 
 import sys

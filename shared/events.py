@@ -1,9 +1,9 @@
 """Live events: one per article status transition, kept in Redis Streams.
 
-Every transition is recorded by StatusStore (shared/status.py), in one Lua script that
-updates the status hash AND appends the event, so an event exists exactly when the status
-was written, whoever wrote it (the gateway for `queued`, each stage for its own status,
-the failing stage for `failed`):
+Every transition is recorded by StatusStore (shared/status.py), in one MULTI transaction
+that updates the status hash AND publishes the event (a Lua script), so an event exists
+exactly when the status was written, whoever wrote it (the gateway for `queued`, each
+stage for its own status, the failing stage for `failed`):
 
 - the event is an entry of the stream `newsflow:events` (GET /events, the webhooks
   dispatcher), trimmed by time with `XADD ... MINID <now - EVENTS_RETENTION_MINUTES>`

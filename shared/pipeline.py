@@ -9,6 +9,8 @@
 - When it gives up, the article ends `failed` with {stage, reason, attempts,
   last_error_at}: in Redis at once, and in PostgreSQL (the dead-letter list) through the
   storage queue, with the message it failed on, so an operator can re-drive it.
+- Every attempt adds its processing time and outcome to the pipeline's metrics in Redis
+  (shared/metrics.py): one round trip, and never an error of the task's own.
 """
 
 import logging
@@ -22,7 +24,7 @@ from celery import Task
 from celery.exceptions import Reject, Retry
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from shared import outbox
+from shared import metrics, outbox
 from shared.envelope import ArticleEnvelope, FailureRecord, Status
 from shared.names import TASK_STORE_FAILURE
 from shared.settings import get_settings
@@ -88,10 +90,17 @@ class PipelineTask(Task):
             )
         return self._status
 
+    def article_counts(self, outcome: str) -> dict[str, int]:
+        """What an attempt that ended with `outcome` adds to the article counters of the
+        metrics: an attempt that gives up ends the article failed at this stage."""
+        return {metrics.failed_field(self.stage): 1} if outcome == metrics.OUTCOME_FAILED else {}
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         settings = get_settings()
         article_id = article_id_of(args)
         counted: str | None = None  # the deliveries key, once counted up
+        started = time.perf_counter()
+        outcome = metrics.OUTCOME_RETRY  # unless it succeeds, or gives up below
         try:
             if article_id is not None:
                 outbox.received(self.status.client, article_id, self.name)
@@ -107,13 +116,19 @@ class PipelineTask(Task):
                     raise PoisonMessageError(
                         f"{started - 1} deliveries never finished (worker killed or out of memory)"
                     )
-            return super().__call__(*args, **kwargs)
-        except (Retry, PoisonMessageError):
+            result = super().__call__(*args, **kwargs)
+            outcome = metrics.OUTCOME_OK
+            return result
+        except Retry:
+            raise
+        except PoisonMessageError:
+            outcome = metrics.OUTCOME_FAILED
             raise
         except self.transient_errors as exc:
             self._retry(exc, settings.max_retries, "transient error, retrying")
         except Exception as exc:
             if self.request.retries + 1 >= settings.max_attempts:
+                outcome = metrics.OUTCOME_FAILED  # on_failure records the article failed
                 raise
             self._retry(exc, settings.max_attempts - 1, "stage error, trying again")
         finally:
@@ -122,6 +137,14 @@ class PipelineTask(Task):
                     self.status.client.decr(counted)
                 except redis.exceptions.RedisError:
                     log.warning("could not count the delivery down", extra={"stage": self.stage})
+            if article_id is not None:
+                metrics.record_attempt(
+                    self.status.client,
+                    self.stage,
+                    time.perf_counter() - started,
+                    outcome,
+                    self.article_counts(outcome),
+                )
 
     def _retry(self, exc: BaseException, max_retries: int, what: str) -> NoReturn:
         settings = get_settings()

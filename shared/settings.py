@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, computed_field, field_validator, model_validator
+from pydantic import Field, SecretStr, computed_field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.names import QUEUE_ENTITIES, entities_queue
@@ -86,6 +86,13 @@ class Settings(BaseSettings):
     status_ttl_seconds: int = Field(
         7 * 24 * 3600, description="How long Redis keeps an article's in-flight status"
     )
+
+    # Gateway metrics for Prometheus: GET /metrics on the API port needs a key; this second
+    # port serves them without one, for scrapers inside the compose network (unpublished).
+    metrics_port: int = Field(
+        0, ge=0, le=65535, description="Port of the key-less metrics listener (0: none)"
+    )
+    metrics_host: str = Field("0.0.0.0", description="Address the metrics listener binds")
 
     # Delivery: the visibility timeout must exceed the longest task time limit,
     # or Redis redelivers a task that is still running.
@@ -214,23 +221,23 @@ class Settings(BaseSettings):
             f"@{self.postgres_host}:{self.postgres_port}/{self.postgres_db}"
         )
 
+    def webhook_retry_problem(self) -> str | None:
+        """Why webhook retries cannot work with these settings, None when they can: a retry
+        waits in Redis as a Celery countdown, unacknowledged, and past VISIBILITY_TIMEOUT
+        Redis would hand it out a second time. The webhooks worker refuses to start then."""
+        longest = self.webhook_backoff_max_seconds + self.webhook_timeout_seconds
+        if longest < self.visibility_timeout:
+            return None
+        return (
+            f"WEBHOOK_BACKOFF_MAX_SECONDS + WEBHOOK_TIMEOUT_SECONDS ({longest:g}) must stay "
+            f"below VISIBILITY_TIMEOUT ({self.visibility_timeout})"
+        )
+
     def api_key_list(self) -> list[str]:
         return [key.strip() for key in self.api_keys.get_secret_value().split(",") if key.strip()]
 
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
-
-    @model_validator(mode="after")
-    def _webhook_retry_within_visibility(self) -> "Settings":
-        # A retry waits in Redis as a Celery countdown, unacknowledged: past the visibility
-        # timeout Redis would hand it out a second time.
-        longest = self.webhook_backoff_max_seconds + self.webhook_timeout_seconds
-        if longest >= self.visibility_timeout:
-            raise ValueError(
-                f"WEBHOOK_BACKOFF_MAX_SECONDS + WEBHOOK_TIMEOUT_SECONDS ({longest:g}) must stay "
-                f"below VISIBILITY_TIMEOUT ({self.visibility_timeout})"
-            )
-        return self
 
     @field_validator("entities_routed_languages")
     @classmethod

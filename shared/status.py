@@ -3,8 +3,16 @@
 PostgreSQL is the record for stored and failed articles; this hash answers
 GET /articles/{id} in the meantime, so an accepted id is never a 404.
 
-Every status written here is a transition, and publishes its event (shared/events.py)
-in the same Lua script: the event exists exactly when the status was recorded.
+The store also keeps the index of the articles in flight (IN_FLIGHT_KEY: id -> when it
+was queued), written in the same round trips as their status: added when an article is
+claimed or re-driven (queued), removed when it is stored or failed (or its claim is
+released). Its size is the in-flight gauge of GET /metrics, exact whatever the number of
+workers, redeliveries or re-drives; entries older than the status itself (STATUS_TTL_SECONDS,
+an article lost for good) are trimmed when new articles are claimed.
+
+Every status written here is a transition, and publishes its event (shared/events.py) in
+the same round trip, a MULTI transaction: the event exists exactly when the status was
+recorded, whoever recorded it.
 """
 
 import json
@@ -27,6 +35,9 @@ from shared.events import (
 )
 
 KEY_PREFIX = "newsflow:article:"
+IN_FLIGHT_KEY = "newsflow:in-flight"
+# Statuses that take an article out of flight.
+FINAL_STATUSES = frozenset({Status.STORED, Status.FAILED})
 
 
 def status_key(article_id: str) -> str:
@@ -37,32 +48,26 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-# Write the status hash and publish the transition, atomically (shared/events.py).
+# Publish a transition unless this run published its status already (a redelivered
+# stage), run in the same MULTI as the status write (shared/events.py).
 # KEYS: status hash, global stream, the article's index of entry ids, newest trimmed id.
-# ARGV: status, hash TTL (s), MINID of the global stream, article index TTL (s), n, then
-# n event field/value pairs, then the hash's field/value pairs.
-# Returns the event's entry id, or false when this status was already published in this
-# run (a redelivered stage): the hash is written all the same.
-RECORD_SCRIPT = """
+# ARGV: status, MINID of the global stream, index TTL (s), then event field/value pairs.
+# Returns the event's entry id, or false when it was not published.
+PUBLISH_SCRIPT = """
 local status = ARGV[1]
-local n = tonumber(ARGV[5])
 local event = {}
-for i = 6, 5 + 2 * n do event[#event + 1] = ARGV[i] end
-local fields = {}
-for i = 6 + 2 * n, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 4, #ARGV do event[#event + 1] = ARGV[i] end
 local published = redis.call('HGET', KEYS[1], '{published}')
 if not published or status == 'queued' then published = '' end
-redis.call('HSET', KEYS[1], unpack(fields))
-redis.call('EXPIRE', KEYS[1], ARGV[2])
 local tag = '|' .. status .. '|'
 if string.find(published, tag, 1, true) then return false end
 redis.call('HSET', KEYS[1], '{published}', published .. tag)
 -- The newest entry this XADD trims: clients behind it missed events (GET /events says so).
-local trimmed = redis.call('XREVRANGE', KEYS[2], '(' .. ARGV[3], '-', 'COUNT', 1)
+local trimmed = redis.call('XREVRANGE', KEYS[2], '(' .. ARGV[2], '-', 'COUNT', 1)
 if #trimmed > 0 then redis.call('SET', KEYS[4], trimmed[1][1]) end
-local id = redis.call('XADD', KEYS[2], 'MINID', ARGV[3], '*', unpack(event))
+local id = redis.call('XADD', KEYS[2], 'MINID', ARGV[2], '*', unpack(event))
 redis.call('RPUSH', KEYS[3], id)
-redis.call('EXPIRE', KEYS[3], ARGV[4])
+redis.call('EXPIRE', KEYS[3], ARGV[3])
 return id
 """.replace("{published}", PUBLISHED_FIELD)
 
@@ -79,7 +84,7 @@ class StatusStore:
         self.client = client
         self.ttl = ttl_seconds
         self.events_retention_minutes = events_retention_minutes
-        self._record = client.register_script(RECORD_SCRIPT)
+        self._publish = client.register_script(PUBLISH_SCRIPT)
 
     def claim(self, article_id: str, title: str | None = None) -> bool:
         """Record a new article as queued; False if the id is already known (a resubmission)."""
@@ -90,8 +95,16 @@ class StatusStore:
             fields = {"accepted_at": now, "updated_at": now}
             if title:
                 fields["title"] = title
-            self.record(article_id, Status.QUEUED, fields, at=now)
+            self.record(article_id, Status.QUEUED, fields, at=now, claimed=True)
         return created
+
+    def release(self, article_id: str) -> None:
+        """Undo a claim whose enqueue failed, so the client can safely resubmit (its
+        `queued` event stays published)."""
+        pipe = self.client.pipeline()
+        pipe.delete(status_key(article_id))
+        pipe.zrem(IN_FLIGHT_KEY, article_id)
+        pipe.execute()
 
     def record(
         self,
@@ -102,9 +115,12 @@ class StatusStore:
         at: str,
         failed_stage: str | None = None,
         reason: str | None = None,
+        claimed: bool = False,
     ) -> str | None:
-        """Write `status` and `fields` to the article's hash and publish the transition;
-        the event's id, or None when this run had published this status already."""
+        """Write `status` and `fields` to the article's hash, keep the in-flight index, and
+        publish the transition, in one transaction; the event's id, or None when this run
+        had published this status already."""
+        key = status_key(article_id)
         event = Event(
             article_id=article_id,
             status=status.value,
@@ -112,29 +128,33 @@ class StatusStore:
             at=datetime.fromisoformat(at),
             reason=reason,
         )
+        pipe = self.client.pipeline()
+        mapping: dict[str | bytes, str] = {"status": status.value}
+        mapping.update(fields)
+        pipe.hset(key, mapping=mapping)
+        pipe.expire(key, self.ttl)
+        now = time.time()
+        if status in FINAL_STATUSES:
+            pipe.zrem(IN_FLIGHT_KEY, article_id)
+        elif status is Status.QUEUED:  # accepted, or re-driven: in flight (again)
+            pipe.zadd(IN_FLIGHT_KEY, {article_id: now})
+            if claimed:
+                pipe.zremrangebyscore(IN_FLIGHT_KEY, "-inf", now - self.ttl)
         pairs = [item for pair in event_fields(event).items() for item in pair]
-        mapping = {**fields, "status": status.value}
-        retention_s = self.events_retention_minutes * 60
-        args: list[str | int] = [
-            status.value,
-            self.ttl,
-            min_id(int(time.time() * 1000), self.events_retention_minutes),
-            retention_s,
-            len(pairs) // 2,
-            *pairs,
-            *(item for pair in mapping.items() for item in pair),
-        ]
-        entry_id = self._record(
-            keys=[status_key(article_id), STREAM, article_index(article_id), TRIMMED_KEY],
-            args=args,
+        self._publish(
+            keys=[key, STREAM, article_index(article_id), TRIMMED_KEY],
+            args=[
+                status.value,
+                min_id(int(now * 1000), self.events_retention_minutes),
+                self.events_retention_minutes * 60,
+                *pairs,
+            ],
+            client=pipe,
         )
+        entry_id = pipe.execute()[-1]
         if not entry_id:
             return None
         return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
-
-    def release(self, article_id: str) -> None:
-        """Undo a claim whose enqueue failed, so the client can safely resubmit."""
-        self.client.delete(status_key(article_id))
 
     def set_status(self, article_id: str, status: Status, **fields: str) -> None:
         now = _now()

@@ -62,6 +62,8 @@ def reproduce_command(card: dict[str, Any]) -> str:
     if steps is not None and steps != 8000:
         parts.append(f"MAX_STEPS={steps}")
     extra = []
+    if card.get("version", "1.0.0") != "1.0.0":
+        extra.append(f"--version {card['version']}")
     if card.get("seed", 0) != 0:
         extra.append(f"--seed {card['seed']}")
     for key, option in ((WIDTH_KEY, "--width"), (ROWS_KEY, "--rows")):

@@ -4,6 +4,8 @@ The gateway only enqueues by task name and reads PostgreSQL; it never imports NL
 """
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -18,8 +20,15 @@ from services.gateway.errors import (
 )
 from services.gateway.events import BLOCK_MS, RedisEventSource, StreamSlots
 from services.gateway.health import health_router
+from services.gateway.metrics import (
+    REDIS_TIMEOUT_SECONDS,
+    HttpMetricsMiddleware,
+    gateway_metrics,
+    serve_metrics,
+    stop_metrics,
+)
 from services.gateway.redrive import redrive_router
-from services.gateway.routes import entities, events, webhooks
+from services.gateway.routes import entities, events, metrics, webhooks
 from services.gateway.routes.articles import articles_router
 from services.gateway.routes.deps import AUTH_RESPONSES
 from services.gateway.security import install, require_write
@@ -46,14 +55,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routed_languages=settings.entities_routed(),
     )
 
+    # HTTP metrics of this process, the pipeline's read from Redis (with a timeout: a scrape
+    # must not hang), served on the API port with a key and on METRICS_PORT without one.
+    app_metrics = gateway_metrics(
+        redis_client(settings.redis_url, timeout_s=REDIS_TIMEOUT_SECONDS),
+        settings.entities_routed(),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        listener = serve_metrics(app_metrics.registry, settings.metrics_host, settings.metrics_port)
+        try:
+            yield
+        finally:
+            stop_metrics(listener)
+
     app = FastAPI(
         title="Newsflow",
         version="0.1.0",
         description="Submit news articles; read back clean text, languages and named entities.",
+        lifespan=lifespan,
     )
     # What the routes' dependencies hand out (routes/deps.py).
     app.state.settings = settings
     app.state.gateway = gateway
+    app.state.metrics = app_metrics
     # SSE streams read with the asyncio client: a waiting read holds no thread.
     app.state.events = RedisEventSource(
         AsyncRedis.from_url(
@@ -85,11 +111,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     for unavailable in BACKEND_ERRORS:
         app.add_exception_handler(unavailable, backend_unavailable_handler)
+    # Added last, so outermost: every request is counted, CORS preflights and errors too.
+    app.add_middleware(HttpMetricsMiddleware, metrics=app_metrics)
 
     app.include_router(articles_router(settings))
     app.include_router(entities.router)
     app.include_router(events.router)
     app.include_router(webhooks.router)
+    app.include_router(metrics.router)
     app.include_router(health_router(redis, engine, settings))
     app.include_router(
         redrive_router(gateway), dependencies=[Depends(require_write)], responses=AUTH_RESPONSES

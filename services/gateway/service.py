@@ -12,7 +12,7 @@ from services.gateway import queries
 from services.gateway.errors import ApiError
 from services.gateway.schemas import Accepted, ArticleInFlight, ArticleSubmission
 from services.gateway.schemas import Article as ArticleOut
-from shared import outbox
+from shared import metrics, outbox
 from shared.db.models import Article
 from shared.envelope import ArticleEnvelope, ArticleInput, Status
 from shared.ids import article_id
@@ -60,37 +60,44 @@ class Gateway:
         ids = [article_id(s.text, s.external_id) for s in submissions]
         known = self._stored_status(ids)
         results: list[Accepted] = []
-        for submission, aid in zip(submissions, ids, strict=True):
-            with article_context(aid):
-                if known.get(aid) == Status.STORED.value:
-                    results.append(Accepted(id=aid, status=Status.STORED.value, duplicate=True))
-                    continue
-                if not self.status.claim(aid, submission.title):
-                    current = self.status.get(aid) or {}
-                    status = str(current.get("status", Status.QUEUED.value))
-                    results.append(Accepted(id=aid, status=status, duplicate=True))
-                    continue
-                envelope = ArticleEnvelope(
-                    id=aid,
-                    received_at=datetime.now(UTC),
-                    input=ArticleInput.model_validate(submission.model_dump()),
-                )
-                try:
-                    outbox.send(
-                        self.celery,
-                        self.status.client,
-                        TASK_INGEST,
-                        envelope.to_message(),
-                        aid,
-                        self.status.ttl,
-                    )
-                except Exception:
-                    # Not enqueued: forget the claim so the client's retry is not a "duplicate".
-                    self.status.release(aid)
-                    raise
-                log.info("article accepted", extra={"chars": len(submission.text)})
-                results.append(Accepted(id=aid, status=Status.QUEUED.value))
+        try:
+            for submission, aid in zip(submissions, ids, strict=True):
+                with article_context(aid):
+                    results.append(self._accept_one(submission, aid, known.get(aid)))
+        finally:
+            # Counted once per request (one round trip): the articles queued, also when a
+            # later one of the batch could not be.
+            queued = sum(1 for result in results if not result.duplicate)
+            metrics.count(self.status.client, {metrics.ACCEPTED: queued})
         return results
+
+    def _accept_one(self, submission: ArticleSubmission, aid: str, stored: str | None) -> Accepted:
+        if stored == Status.STORED.value:
+            return Accepted(id=aid, status=Status.STORED.value, duplicate=True)
+        if not self.status.claim(aid, submission.title):
+            current = self.status.get(aid) or {}
+            status = str(current.get("status", Status.QUEUED.value))
+            return Accepted(id=aid, status=status, duplicate=True)
+        envelope = ArticleEnvelope(
+            id=aid,
+            received_at=datetime.now(UTC),
+            input=ArticleInput.model_validate(submission.model_dump()),
+        )
+        try:
+            outbox.send(
+                self.celery,
+                self.status.client,
+                TASK_INGEST,
+                envelope.to_message(),
+                aid,
+                self.status.ttl,
+            )
+        except Exception:
+            # Not enqueued: forget the claim so the client's retry is not a "duplicate".
+            self.status.release(aid)
+            raise
+        log.info("article accepted", extra={"chars": len(submission.text)})
+        return Accepted(id=aid, status=Status.QUEUED.value)
 
     def redrive(self, aid: str) -> dict[str, Any]:
         """Send a failed article again to the stage that failed, with the message it failed on.

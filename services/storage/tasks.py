@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.storage.repository import store_failure, upsert_article
 from services.storage.worker import app
+from shared import metrics
 from shared.db.session import make_engine
 from shared.envelope import ArticleEnvelope, FailureRecord, Status
 from shared.names import STAGE_STORAGE, TASK_STORE, TASK_STORE_FAILURE
@@ -47,6 +48,12 @@ class StorageTask(PipelineTask):
         InterfaceError,
     )
 
+    def article_counts(self, outcome: str) -> dict[str, int]:
+        # The store task's success is an article stored (its status set last, below).
+        if outcome == metrics.OUTCOME_OK:
+            return {metrics.STORED: 1}
+        return super().article_counts(outcome)
+
 
 @app.task(bind=True, base=StorageTask, name=TASK_STORE)
 def store(self: StorageTask, message: dict[str, Any]) -> None:
@@ -61,6 +68,10 @@ class StoreFailureTask(StorageTask):
     def on_failure(self, *args: Any, **kwargs: Any) -> None:
         # Recording a failure must not itself loop into another failure record.
         return None
+
+    def article_counts(self, outcome: str) -> dict[str, int]:
+        # The article had failed already: recording it neither stores nor fails it again.
+        return {}
 
 
 @app.task(bind=True, base=StoreFailureTask, name=TASK_STORE_FAILURE)

@@ -7,6 +7,8 @@ pool processes make the HTTP attempts (tasks.py). A slow or dead receiver only f
 worker's queue.
 """
 
+import logging
+import os
 from typing import Any
 
 from celery import signals
@@ -15,6 +17,29 @@ from shared.celery_app import create_celery_app
 from shared.settings import get_settings
 
 app = create_celery_app("webhooks", include=["services.webhooks.tasks"])
+log = logging.getLogger(__name__)
+EXIT_BAD_SETTINGS = 78  # EX_CONFIG
+
+
+class WebhookSettingsError(RuntimeError):
+    """Settings under which retries would be delivered twice (see Settings)."""
+
+
+def check_settings() -> None:
+    problem = get_settings().webhook_retry_problem()
+    if problem is not None:
+        raise WebhookSettingsError(problem)
+
+
+@signals.worker_init.connect(weak=False)
+def _refuse_bad_settings(**_: Any) -> None:
+    # Before the pool starts. Celery only logs what a signal handler raises, so exit here,
+    # non-zero and saying why (as worker_health.startup_deadline does).
+    try:
+        check_settings()
+    except WebhookSettingsError as exc:
+        log.critical("webhooks worker cannot start: %s", exc)
+        os._exit(EXIT_BAD_SETTINGS)
 
 
 @signals.worker_ready.connect(weak=False)

@@ -11,7 +11,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, SEEDS, free_port
 
 FINAL = {"stored", "failed"}
 # The e2e stack's only API key (the `api` client sends it).
@@ -68,6 +68,13 @@ def docker_setup(docker_compose_project_name: str, docker_compose_file: list[str
     # the 429 itself is tested against real Redis in tests/integration/test_rate_limit.py.
     os.environ["RATE_LIMIT_WRITES_PER_MINUTE"] = "100000"
     return ["up -d --build"]
+
+
+@pytest.fixture(scope="session")
+def docker_cleanup() -> list[str]:
+    # With the profile: Flower and Prometheus too, when a test started them (compose does not
+    # count an inactive profile's containers as orphans).
+    return ["--profile monitoring down -v --remove-orphans"]
 
 
 def compose(*args: str, timeout: float = 600) -> str:
@@ -141,3 +148,25 @@ def wait_final(api: httpx.Client) -> Callable[..., dict[str, dict[str, Any]]]:
         return done
 
     return wait
+
+
+@pytest.fixture(scope="session")
+def seeds(
+    api: httpx.Client, wait_final: Callable[..., dict[str, dict[str, Any]]]
+) -> dict[str, dict[str, Any]]:
+    """The seed files submitted as text/plain, each a new article (202, queued), and
+    followed until final; by file name. Once per session: test_pipeline checks the seeds
+    are new when submitted and `duplicate_of` nobody, and test_cli submits them again."""
+    files = sorted(SEEDS.glob("*.txt"))
+    ids = []
+    for path in files:
+        answer = api.post(
+            "/articles",
+            content=path.read_text(encoding="utf-8").encode(),
+            headers={"Content-Type": "text/plain; charset=utf-8"},
+        )
+        assert answer.status_code == 202, answer.text
+        assert answer.json()["status"] == "queued"
+        ids.append(answer.json()["id"])
+    final = wait_final(ids)
+    return {path.name: final[aid] for path, aid in zip(files, ids, strict=True)}

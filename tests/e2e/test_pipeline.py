@@ -35,16 +35,8 @@ def submit_text(api: httpx.Client, text: str) -> httpx.Response:
     )
 
 
-@pytest.fixture(scope="module")
-def seeds(api: httpx.Client, wait_final: WaitFinal) -> dict[str, dict[str, Any]]:
-    ids = []
-    for path in SEED_FILES:
-        answer = submit_text(api, path.read_text(encoding="utf-8"))
-        assert answer.status_code == 202, answer.text
-        assert answer.json()["status"] == "queued"
-        ids.append(answer.json()["id"])
-    final = wait_final(ids)
-    return {path.name: final[aid] for path, aid in zip(SEED_FILES, ids, strict=True)}
+# `seeds` (tests/e2e/conftest.py): the seed files submitted once per session, as new
+# articles (202, queued), and followed until stored.
 
 
 def test_seeds_are_stored_in_french(seeds: dict[str, dict[str, Any]]) -> None:

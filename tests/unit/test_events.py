@@ -44,7 +44,7 @@ from shared.events import (
     should_publish,
     stage_of,
 )
-from shared.status import RECORD_SCRIPT
+from shared.status import PUBLISH_SCRIPT
 from tests.unit.offline import KEY, offline_settings
 
 AT = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -207,9 +207,9 @@ def test_a_status_is_published_once_per_run_and_queued_starts_a_run() -> None:
 
 
 def test_the_lua_script_keeps_the_same_rules() -> None:
-    assert f"'{PUBLISHED_FIELD}'" in RECORD_SCRIPT
-    assert "status == 'queued'" in RECORD_SCRIPT
-    assert "'MINID', ARGV[3]" in RECORD_SCRIPT
+    assert f"'{PUBLISHED_FIELD}'" in PUBLISH_SCRIPT
+    assert "status == 'queued'" in PUBLISH_SCRIPT
+    assert "'MINID', ARGV[2]" in PUBLISH_SCRIPT
 
 
 # --- the generators ---------------------------------------------------------------------
@@ -492,3 +492,31 @@ def test_a_closed_stream_frees_its_slot(client: TestClient, source: FakeSource) 
 def test_event_streams_need_a_key(client: TestClient, path: str) -> None:
     assert client.get(path).status_code == 401
     assert client.get(path, headers={"X-API-Key": "wrong"}).status_code == 403
+
+
+# --- publishing with the status (shared/status.py, on the fake Redis) -------------------------
+
+
+def test_the_status_and_its_event_are_one_round_trip_once_per_run() -> None:
+    from shared.envelope import Status
+    from shared.status import StatusStore
+    from tests.unit.fake_redis import FakeRedis
+
+    client = FakeRedis()
+    store = StatusStore(client, 3600)
+    assert store.claim(ARTICLE, "Titre")
+    trips = client.round_trips
+    store.set_status(ARTICLE, Status.INGESTED)
+    assert client.round_trips == trips + 1
+    store.set_status(ARTICLE, Status.INGESTED)  # redelivered: written, not published again
+    store.set_failed(ARTICLE, "language", "ValueError: x", attempts=3)
+    store.set_status(ARTICLE, Status.QUEUED, redriven_from="language")  # a new run
+    store.set_status(ARTICLE, Status.INGESTED)
+    published = [fields for _, fields in client.data[STREAM]]
+    assert [f["status"] for f in published] == [
+        "queued", "ingested", "failed", "queued", "ingested",
+    ]  # fmt: skip
+    assert published[2]["stage"] == "language" and published[2]["reason"] == "ValueError: x"
+    assert published[0]["stage"] == "gateway" and published[1]["stage"] == "ingest"
+    live = store.get(ARTICLE)
+    assert live is not None and live["status"] == "ingested" and PUBLISHED_FIELD not in live

@@ -53,7 +53,8 @@ def test_ship_copies_and_stamps_the_card(tmp_path: Path) -> None:
     card = json.loads((target / CARD_JSON).read_text(encoding="utf-8"))
     assert card["package"] == "xx_newsflow_ner" and card["version"] == "1.2.0"
     assert card["reproduce"] == (
-        "make train-ner LANG=xx TRAIN_DATA=xx/conll03-train.tsv MAX_STEPS=5000"
+        "make train-ner LANG=xx TRAIN_DATA=xx/conll03-train.tsv MAX_STEPS=5000 "
+        "NER_ARGS='--version 1.2.0'"
     )
     with pytest.raises(SystemExit):
         ship.ship("yy", build=build, root=root)
@@ -72,9 +73,11 @@ def test_reproduce_line_carries_width_and_rows() -> None:
             "components.tok2vec.model.embed.rows": [10000, 2000, 4000, 1000],
         },
         "training": {"no_misc_policy": "mask"},
+        "version": "1.1.0",
     }
     assert ship.reproduce_command(card) == (
-        "make train-ner LANG=de MAX_STEPS=9000 NER_ARGS='--width 96 --rows 10000,2000,4000,1000'"
+        "make train-ner LANG=de MAX_STEPS=9000 "
+        "NER_ARGS='--version 1.1.0 --width 96 --rows 10000,2000,4000,1000'"
     )
 
 

@@ -1,1 +1,1 @@
-"""One router per resource: articles, entities (health and redrive live beside them)."""
+"""One router per resource: articles, entities, metrics (health and redrive live beside them)."""

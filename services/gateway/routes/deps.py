@@ -1,5 +1,6 @@
-"""What every route may depend on: the app's settings, its Gateway service, the event
-streams and webhook registry, and the error answers documented in OpenAPI."""
+"""What every route may depend on: the app's settings, its Gateway service and its
+metrics, the event streams and webhook registry, and the error answers documented in
+OpenAPI."""
 
 from typing import Annotated, Any
 
@@ -7,6 +8,7 @@ from fastapi import Depends, Request
 
 from services.gateway.errors import ApiErrors
 from services.gateway.events import EventSource, StreamSlots
+from services.gateway.metrics import GatewayMetrics
 from services.gateway.service import Gateway
 from services.gateway.webhooks import WebhookRegistry
 from shared.settings import Settings
@@ -37,11 +39,17 @@ def app_webhooks(request: Request) -> WebhookRegistry:
     return registry
 
 
+def app_metrics(request: Request) -> GatewayMetrics:
+    metrics: GatewayMetrics = request.app.state.metrics
+    return metrics
+
+
 SettingsDep = Annotated[Settings, Depends(app_settings)]
 GatewayDep = Annotated[Gateway, Depends(app_gateway)]
 EventsDep = Annotated[EventSource, Depends(app_events)]
 SlotsDep = Annotated[StreamSlots, Depends(app_slots)]
 WebhooksDep = Annotated[WebhookRegistry, Depends(app_webhooks)]
+MetricsDep = Annotated[GatewayMetrics, Depends(app_metrics)]
 
 
 def error(description: str) -> dict[str, Any]:
