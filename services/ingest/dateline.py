@@ -4,6 +4,7 @@ Only metadata is extracted; the dateline text itself stays in the article.
 """
 
 import re
+from collections.abc import Iterable
 from functools import cache
 
 from shared.envelope import Dateline
@@ -12,34 +13,8 @@ from shared.envelope import Dateline
 # (through Babel) in every locale of these languages (de_AT "Jänner", es_PE "setiembre"), wide
 # and abbreviated, format and stand-alone (the genitive "марта", "marca" after a day number).
 DATELINE_LANGUAGES = frozenset(
-    [
-        "en",
-        "fr",
-        "de",
-        "es",
-        "it",
-        "nl",
-        "pt",
-        "pl",
-        "ru",
-        "uk",
-        "sv",
-        "da",
-        "nb",
-        "nn",
-        "fi",
-        "cs",
-        "sk",
-        "ro",
-        "tr",
-        "ca",
-        "hu",
-        "el",
-        "bg",
-        "hr",
-        "sr",
-        "sl",
-    ]
+    {"en", "fr", "de", "es", "it", "nl", "pt", "pl", "ru", "uk", "sv", "da", "nb", "nn"}
+    | {"fi", "cs", "sk", "ro", "tr", "ca", "hu", "el", "bg", "hr", "sr", "sl"}
 )
 # Wire spellings CLDR does not have: unaccented or transliterated forms.
 _EXTRA_MONTHS = ("sept", "fevrier", "fevr", "aout", "decembre", "maerz")
@@ -71,7 +46,7 @@ def calendar_names() -> tuple[tuple[str, ...], tuple[str, ...]]:
 _MONTHS, _WEEKDAYS = calendar_names()
 
 
-def _alternation(words: list[str]) -> str:
+def _alternation(words: Iterable[str]) -> str:
     # Longest first so "sept" is not cut to "sep".
     return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
 
