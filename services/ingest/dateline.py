@@ -4,33 +4,49 @@ Only metadata is extracted; the dateline text itself stays in the article.
 """
 
 import re
+from collections.abc import Iterable
+from functools import cache
 
 from shared.envelope import Dateline
 
-# Space-separated word lists per language, split below.
-_MONTH_NAMES = {
-    "en": "january february march april may june july august september october november "
-    "december jan feb mar apr jun jul aug sep sept oct nov dec",
-    "fr": "janvier février fevrier mars avril mai juin juillet août aout septembre octobre "
-    "novembre décembre decembre janv févr fevr avr juil déc",
-    "de": "januar jänner februar märz maerz april mai juni juli august september oktober "
-    "november dezember mär okt dez",
-    "es": "enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre "
-    "noviembre diciembre",
-    "it": "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre "
-    "novembre dicembre",
-    "nl": "januari februari maart april mei juni juli augustus september oktober november december",
-}
-_WEEKDAY_NAMES = {
-    "en": "monday tuesday wednesday thursday friday saturday sunday",
-    "fr": "lundi mardi mercredi jeudi vendredi samedi dimanche",
-    "de": "montag dienstag mittwoch donnerstag freitag samstag sonntag",
-}
-_MONTHS = [word for names in _MONTH_NAMES.values() for word in names.split()]
-_WEEKDAYS = [word for names in _WEEKDAY_NAMES.values() for word in names.split()]
+# Languages whose month and weekday names a dateline's date may be written in: CLDR's names
+# (through Babel) in every locale of these languages (de_AT "Jänner", es_PE "setiembre"), wide
+# and abbreviated, format and stand-alone (the genitive "марта", "marca" after a day number).
+DATELINE_LANGUAGES = frozenset(
+    {"en", "fr", "de", "es", "it", "nl", "pt", "pl", "ru", "uk", "sv", "da", "nb", "nn"}
+    | {"fi", "cs", "sk", "ro", "tr", "ca", "hu", "el", "bg", "hr", "sr", "sl"}
+)
+# Wire spellings CLDR does not have: unaccented or transliterated forms.
+_EXTRA_MONTHS = ("sept", "fevrier", "fevr", "aout", "decembre", "maerz")
+_MIN_NAME = 3  # shorter abbreviations ("ma", "ti") would match too much
 
 
-def _alternation(words: list[str]) -> str:
+@cache
+def calendar_names() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(month names, weekday names) of DATELINE_LANGUAGES, lower-case, no trailing dot."""
+    from babel import Locale
+    from babel.localedata import locale_identifiers
+
+    months: set[str] = set(_EXTRA_MONTHS)
+    weekdays: set[str] = set()
+    for identifier in locale_identifiers():
+        if identifier.split("_")[0] not in DATELINE_LANGUAGES:
+            continue
+        locale = Locale.parse(identifier)
+        for names, found in ((locale.months, months), (locale.days, weekdays)):
+            for context in ("format", "stand-alone"):
+                for width in ("wide", "abbreviated"):
+                    for name in names[context][width].values():
+                        bare = name.casefold().strip().rstrip(".")
+                        if len(bare) >= _MIN_NAME and " " not in bare:
+                            found.add(bare)
+    return tuple(sorted(months)), tuple(sorted(weekdays))
+
+
+_MONTHS, _WEEKDAYS = calendar_names()
+
+
+def _alternation(words: Iterable[str]) -> str:
     # Longest first so "sept" is not cut to "sep".
     return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
 
@@ -53,8 +69,10 @@ _AGENCY = rf"{_LETTER}[\w .&'’\-]{{0,38}}"
 _DATELINE = re.compile(
     rf"(?P<place>{_PLACE})"
     rf"(?:\s*,\s*(?P<date>{_DATE}))?"
-    rf"(?:\s*\((?P<agency>{_AGENCY})\)|\s*/(?P<agency_slash>{_AGENCY})/)?"
-    r"\s*(?:--|[-–—])(?=\s|$)"
+    rf"(?:\s*\.?\s*\((?P<agency>{_AGENCY})\)|\s*\.?\s*/(?P<agency_slash>{_AGENCY})/)?"
+    # A dash ends it, after an optional full stop ("(EFE).- ", "(EFE). - "); or, after an
+    # all-caps place and a date only, a full stop alone ("МОСКВА, 5 марта. /ТАСС/. ...").
+    r"(?:\s*\.?\s*(?:--|[-–—])(?=\s|$)|\s*(?P<stop>\.)(?=\s))"
 )
 
 # Lower-case words allowed inside a title-case place: "Rio de Janeiro", "Frankfurt am Main".
@@ -84,6 +102,8 @@ def parse_dateline(paragraph: str) -> Dateline | None:
     place = match.group("place")
     date = match.group("date")
     agency = match.group("agency") or match.group("agency_slash")
+    if match.group("stop") and not (place.isupper() and date):
+        return None
     if place.isupper():
         if _NOT_PLACE_RE.fullmatch(place):
             return None

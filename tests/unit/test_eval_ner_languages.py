@@ -69,6 +69,8 @@ def test_dev_sets_from_files_and_the_italian_hold_out(tmp_path: Path) -> None:
     (tmp_path / "SOURCES.md").write_text(SOURCES, encoding="utf-8")
     (tmp_path / "de").mkdir()
     (tmp_path / "de" / "germeval-dev.tsv").write_text(GERMEVAL, encoding="utf-8")
+    # German trains on CoNLL-2003 dev (models.ner.sources.DEFAULT_TRAIN): never scored.
+    (tmp_path / "de" / "conll03-dev.tsv").write_text(GERMEVAL, encoding="utf-8")
     (tmp_path / "it").mkdir()
     sentences = [f"Roma{i}\tB-LOC\nè\tO\nbella\tO\n" for i in range(20)]
     (tmp_path / "it" / "kind-wikinews-train.tsv").write_text("\n".join(sentences), encoding="utf-8")

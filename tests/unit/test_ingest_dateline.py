@@ -31,6 +31,19 @@ from services.ingest.dateline import parse_dateline
         ("Frankfurt am Main (dpa) - Die Börse", "Frankfurt am Main", None, "dpa"),
         ("Berlin, 3. März - Die Koalition", "Berlin", "3. März", None),
         ("HAMBURG, 25.02.2025 (dpa) - Der Hafen", "HAMBURG", "25.02.2025", "dpa"),
+        # Month names of every language from CLDR (Babel), and wire styles elsewhere
+        ("MADRID, 12 de marzo (EFE). - El presidente", "MADRID", "12 de marzo", "EFE"),
+        ("LIMA, 3 set (EFE).- El Gobierno", "LIMA", "3 set", "EFE"),
+        ("LIMA, 3 de setiembre (EFE) - El Gobierno", "LIMA", "3 de setiembre", "EFE"),
+        ("WARSZAWA, 5 marca (PAP) - Premier Donald Tusk", "WARSZAWA", "5 marca", "PAP"),
+        ("LISBOA, 4 de março (Lusa) - O Governo", "LISBOA", "4 de março", "Lusa"),
+        ("STOCKHOLM, 4 mars (TT) - Regeringen", "STOCKHOLM", "4 mars", "TT"),
+        ("WIEN, 4. Jänner (APA) - Die Regierung", "WIEN", "4. Jänner", "APA"),
+        ("КИЇВ, 5 березня (Укрінформ) – Президент", "КИЇВ", "5 березня", "Укрінформ"),
+        ("МОСКВА, 5 мар — РИА Новости. Президент", "МОСКВА", "5 мар", None),
+        # A full stop ends it only after an all-caps place and a date (Russian agencies).
+        ("МОСКВА, 5 марта. Президент России", "МОСКВА", "5 марта", None),
+        ("LONDON, March 3. The Bank of England", "LONDON", "March 3", None),
     ],
 )
 def test_dateline_is_parsed(
@@ -55,6 +68,9 @@ def test_dateline_is_parsed(
         "Kremlin-backed groups - as reported - grew.",
         "UN - a short acronym before a dash is not a place",
         "MOSCOU, 25 février (Reuters)Le Kremlin",
+        "Paris, 5 mars. Le président",  # a full stop after a title-case place: a sentence
+        "MOSCOU. Le Kremlin",  # no date: no dateline
+        "Madrid, la capital, 12 de marzo. El Gobierno",
     ],
 )
 def test_non_datelines_are_rejected(paragraph: str) -> None:

@@ -65,6 +65,7 @@ def test_reproduce_line_carries_width_and_rows() -> None:
         "lang": "de",
         "data": [
             {"file": "de/conll03-train.tsv", "role": "train"},
+            {"file": "de/conll03-dev.tsv", "role": "train"},
             {"file": "de/wikineural-train.tsv.gz", "role": "train"},
         ],
         "overrides": {
