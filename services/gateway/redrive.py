@@ -1,10 +1,11 @@
 """Operator endpoints: re-drive failed articles from the stage that failed."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
+from services.gateway.schemas import Redriven, RedrivenAll
 from services.gateway.service import Gateway
 
 
@@ -14,18 +15,20 @@ def redrive_router(gateway: Gateway) -> APIRouter:
     @router.post("/articles/retry-failed", status_code=202)
     async def retry_failed(
         limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    ) -> dict[str, Any]:
+    ) -> RedrivenAll:
         """Re-drive every failed article (oldest failure first, up to `limit`).
 
         Idempotent: articles already re-driven and still in flight are skipped.
         """
         ids = await run_in_threadpool(gateway.failed_ids, limit)
         results = [await run_in_threadpool(gateway.redrive, aid) for aid in ids]
-        redriven = [r["id"] for r in results if r["redriven"]]
-        return {"redriven": len(redriven), "skipped": len(results) - len(redriven), "ids": redriven}
+        redriven = [r.id for r in results if r.redriven]
+        return RedrivenAll(
+            redriven=len(redriven), skipped=len(results) - len(redriven), ids=redriven
+        )
 
     @router.post("/articles/{article_id}/retry", status_code=202)
-    def retry_article(article_id: str) -> dict[str, Any]:
+    def retry_article(article_id: str) -> Redriven:
         """Re-drive one failed article from the stage that failed (409 if it is not failed)."""
         return gateway.redrive(article_id)
 

@@ -189,6 +189,24 @@ class Accepted(BaseModel):
     duplicate: bool = False
 
 
+class Redriven(BaseModel):
+    """One re-drive: the article's status now, the stage it goes back to, and whether this call
+    sent it (False: it was already in flight again, or another call is sending it)."""
+
+    id: str
+    status: str
+    stage: str | None
+    redriven: bool
+
+
+class RedrivenAll(BaseModel):
+    """`POST /articles/retry-failed`: how many failed articles were sent again, and which."""
+
+    redriven: int
+    skipped: int
+    ids: list[str]
+
+
 class ItemError(BaseModel):
     """Why one article of a batch was refused (the same rules as POST /articles)."""
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.gateway import queries
 from services.gateway.errors import ApiError
-from services.gateway.schemas import Accepted, ArticleInFlight, ArticleSubmission
+from services.gateway.schemas import Accepted, ArticleInFlight, ArticleSubmission, Redriven
 from services.gateway.schemas import Article as ArticleOut
 from shared import metrics, outbox
 from shared.db.models import Article
@@ -99,7 +99,7 @@ class Gateway:
         log.info("article accepted", extra={"chars": len(submission.text)})
         return Accepted(id=aid, status=Status.QUEUED.value)
 
-    def redrive(self, aid: str) -> dict[str, Any]:
+    def redrive(self, aid: str) -> Redriven:
         """Send a failed article again to the stage that failed, with the message it failed on.
 
         Idempotent: an article already re-driven (in flight again) is left alone, and a
@@ -129,12 +129,9 @@ class Gateway:
                 "not_failed",
             )
         if live is not None and live.get("status") != Status.FAILED.value:
-            return {
-                "id": aid,
-                "status": live.get("status"),
-                "stage": row.error_stage,
-                "redriven": False,
-            }
+            return Redriven(
+                id=aid, status=str(live.get("status")), stage=row.error_stage, redriven=False
+            )
         task = STAGE_TASKS.get(row.error_stage or "")
         if task is None or not row.failed_message:
             raise ApiError(
@@ -144,12 +141,9 @@ class Gateway:
                 "not_redrivable",
             )
         if not self.status.client.set(f"{REDRIVE_LOCK}{aid}", "1", nx=True, ex=60):
-            return {
-                "id": aid,
-                "status": Status.QUEUED.value,
-                "stage": row.error_stage,
-                "redriven": False,
-            }
+            return Redriven(
+                id=aid, status=Status.QUEUED.value, stage=row.error_stage, redriven=False
+            )
         with article_context(aid):
             self.status.set_status(aid, Status.QUEUED, redriven_from=row.error_stage)
             # A fresh start: earlier unfinished deliveries must not count against it.
@@ -165,12 +159,7 @@ class Gateway:
                 queue=queue,
             )
             log.info("article re-driven", extra={"stage": row.error_stage, "queue": queue})
-        return {
-            "id": aid,
-            "status": Status.QUEUED.value,
-            "stage": row.error_stage,
-            "redriven": True,
-        }
+        return Redriven(id=aid, status=Status.QUEUED.value, stage=row.error_stage, redriven=True)
 
     def failed_ids(self, limit: int) -> list[str]:
         with self.sessions() as session:

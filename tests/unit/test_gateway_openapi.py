@@ -20,8 +20,6 @@ EVENT_STREAMS = {("get", "/events"), ("get", "/articles/{article_id}/events")}
 # Drop an entry once its route declares a response model.
 UNNAMED_OK = {
     ("get", "/health"),
-    ("post", "/articles/retry-failed"),
-    ("post", "/articles/{article_id}/retry"),
 }
 
 
