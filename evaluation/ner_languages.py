@@ -111,7 +111,8 @@ def url_parts(sources: Sequence[SourceDoc]) -> dict[str, list[SourceDoc]]:
 def load_dev_sets(data_dir: Path, language: str, max_docs: int | None = None) -> list[DevSet]:
     table = load_sources(data_dir)
     sets: list[DevSet] = []
-    paths = dev_files(language, data_dir)
+    # A dev file a model trains on (de/conll03-dev.tsv) is not scored.
+    paths = dev_files(language, data_dir, default_train_files(language, data_dir))
     for path in paths:
         info = source_info(relative_name(path, data_dir), table)
         labels = LABELS if info.misc_annotated else CORE_LABELS

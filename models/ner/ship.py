@@ -66,6 +66,8 @@ def reproduce_command(card: dict[str, Any]) -> str:
         extra.append(f"--version {card['version']}")
     if card.get("seed", 0) != 0:
         extra.append(f"--seed {card['seed']}")
+    if card.get("training", {}).get("checkpoint") == "model-last":
+        extra.append("--checkpoint last")
     for key, option in ((WIDTH_KEY, "--width"), (ROWS_KEY, "--rows")):
         if key in overrides:
             value = overrides[key]

@@ -60,7 +60,7 @@ def test_ship_copies_and_stamps_the_card(tmp_path: Path) -> None:
         ship.ship("yy", build=build, root=root)
 
 
-def test_reproduce_line_carries_width_and_rows() -> None:
+def test_reproduce_line_carries_checkpoint_width_and_rows() -> None:
     card = {
         "lang": "de",
         "data": [
@@ -73,12 +73,12 @@ def test_reproduce_line_carries_width_and_rows() -> None:
             "components.tok2vec.model.encode.width": 96,
             "components.tok2vec.model.embed.rows": [10000, 2000, 4000, 1000],
         },
-        "training": {"no_misc_policy": "mask"},
+        "training": {"no_misc_policy": "mask", "checkpoint": "model-last"},
         "version": "1.1.0",
     }
     assert ship.reproduce_command(card) == (
         "make train-ner LANG=de MAX_STEPS=9000 "
-        "NER_ARGS='--version 1.1.0 --width 96 --rows 10000,2000,4000,1000'"
+        "NER_ARGS='--version 1.1.0 --checkpoint last --width 96 --rows 10000,2000,4000,1000'"
     )
 
 
