@@ -123,9 +123,9 @@ def best_dev(card: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
     def domain(name: str) -> str:
         name = name.replace(HELD_OUT, "")  # a held-out tail has its training file's domain
-        file, _, part = name.partition(":")
-        if part in ("news", "wikipedia"):
-            return "news" if part == "news" else "Wikipedia"
+        file, _, part = name.partition(" [")  # "de/germeval-dev.tsv [news]": a URL subset
+        if part.rstrip("]") in ("news", "wikipedia"):
+            return "news" if part.startswith("news") else "Wikipedia"
         return str(domains.get(file, "unknown")).split()[0].rstrip(":")
 
     name = min(evaluation, key=lambda n: rank.get(domain(n), 2))

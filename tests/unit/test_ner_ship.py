@@ -109,3 +109,17 @@ def test_readme_table_names_licences(tmp_path: Path) -> None:
     assert "NON-COMMERCIAL (wikineural-train); RESEARCH-ONLY (conll03-train)" in rows[2]
     assert "0.712" in rows[2] and "`de/conll03-dev.tsv (news)`" in rows[2]
     assert "permissive data only" in rows[3]
+
+
+def test_readme_quotes_the_news_part_of_a_mixed_dev_set() -> None:
+    card = {
+        "data": [{"file": "de/germeval-dev.tsv", "role": "dev", "domain": "mixed"}],
+        "evaluation": {
+            "de/germeval-dev.tsv": {"micro_core": {"f1": 0.61}},
+            "de/germeval-dev.tsv [news]": {"micro_core": {"f1": 0.667}},
+            "de/germeval-dev.tsv [wikipedia]": {"micro_core": {"f1": 0.56}},
+        },
+    }
+    name, scores = ship.best_dev(card)
+    assert name == "de/germeval-dev.tsv [news] (news)"
+    assert scores["micro_core"]["f1"] == 0.667
