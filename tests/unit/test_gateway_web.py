@@ -419,6 +419,7 @@ def test_a_failed_article_offers_a_redrive(client: TestClient) -> None:
     html = client.get("/web/articles/a1").text
     assert "too long" in html
     assert 'action="/web/articles/a1/retry"' in html
+    assert 'name="next" value="/web/articles/a1"' in html
 
 
 def test_an_unknown_article_is_a_404_page(client: TestClient) -> None:
@@ -466,3 +467,14 @@ def test_formatting_for_people() -> None:
     assert render.number(0.4567, 2) == "0.46"
     assert render.when(datetime(2026, 2, 25, 10, 1, 2, tzinfo=UTC)).startswith("Feb 25, 2026")
     assert render.when(None) == ""
+
+
+def test_the_submitted_page_follows_the_new_articles(client: TestClient) -> None:
+    gateway: StandInGateway = client.app.state.gateway  # type: ignore[attr-defined]
+    gateway.articles["f1"] = ArticleInFlight(id="f1", status="language", title="Neu")
+    signed_in(client)
+    html = client.get("/web/submitted?ids=a1,f1,gone").text
+    assert 'data-poll="/web/articles/f1/status"' in html
+    assert 'data-poll="/web/articles/a1/status"' not in html  # already stored
+    assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in html
+    assert ">language</span>" in html and ">stored</span>" in html and ">unknown</span>" in html

@@ -420,6 +420,8 @@ async def _submissions(
     given = {k: v for k, v in values.items() if v is not None}
     found: list[ArticleSubmission] = []
     if isinstance(text, str) and text.strip():
+        # A browser sends a textarea's line breaks as CRLF, which the user never typed.
+        text = text.replace("\r\n", "\n")
         found.append(validate_article({"text": text, **given}, ["body"], limits))
     uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
     for upload in uploads:
