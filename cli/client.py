@@ -58,6 +58,7 @@ class ArticleSummary(TypedDict):
     id: str
     status: str
     title: str | None
+    source: str | None
     language: str | None
     stored_at: str | None
     entity_count: int

@@ -8,7 +8,7 @@ import secrets
 import sys
 from pathlib import Path
 
-SECRETS = ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "API_KEYS")
+SECRETS = ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "API_KEYS", "WEB_SESSION_SECRET")
 
 
 def _values(lines: list[str]) -> dict[str, str]:

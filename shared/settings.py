@@ -87,6 +87,16 @@ class Settings(BaseSettings):
         7 * 24 * 3600, description="How long Redis keeps an article's in-flight status"
     )
 
+    # The web page (services/gateway/web/): the key that signs its session cookie (empty: a
+    # random one per process start, so sessions end when the gateway restarts, and each
+    # replica signs its own) and how long a sign-in lasts.
+    web_session_secret: SecretStr = Field(
+        SecretStr(""), description="Signs the web page's session cookie (empty: random)"
+    )
+    web_session_max_age_seconds: int = Field(
+        8 * 3600, gt=0, description="Seconds a web sign-in lasts"
+    )
+
     # Gateway metrics for Prometheus: GET /metrics on the API port needs a key; this second
     # port serves them without one, for scrapers inside the compose network (unpublished).
     metrics_port: int = Field(

@@ -33,6 +33,7 @@ from services.gateway.routes.articles import articles_router
 from services.gateway.routes.deps import AUTH_RESPONSES
 from services.gateway.security import install, require_write
 from services.gateway.service import Gateway
+from services.gateway.web import routes as web
 from services.gateway.webhooks import WebhookRegistry
 from shared.celery_app import create_celery_app
 from shared.db.session import make_engine
@@ -123,6 +124,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(
         redrive_router(gateway), dependencies=[Depends(require_write)], responses=AUTH_RESPONSES
     )
+    # The web page (/ and /web/...): HTML over the same Gateway, not in the OpenAPI schema.
+    web.install(app, settings)
     return app
 
 

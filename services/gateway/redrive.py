@@ -20,12 +20,7 @@ def redrive_router(gateway: Gateway) -> APIRouter:
 
         Idempotent: articles already re-driven and still in flight are skipped.
         """
-        ids = await run_in_threadpool(gateway.failed_ids, limit)
-        results = [await run_in_threadpool(gateway.redrive, aid) for aid in ids]
-        redriven = [r.id for r in results if r.redriven]
-        return RedrivenAll(
-            redriven=len(redriven), skipped=len(results) - len(redriven), ids=redriven
-        )
+        return await run_in_threadpool(gateway.redrive_all, limit)
 
     @router.post("/articles/{article_id}/retry", status_code=202)
     def retry_article(article_id: str) -> Redriven:

@@ -375,6 +375,7 @@ class ArticleSummary(BaseModel):
     id: str
     status: str
     title: str | None
+    source: str | None = Field(description="Where the article came from, as submitted")
     language: str | None
     stored_at: Timestamp | None
     entity_count: int

@@ -69,6 +69,15 @@ class Caller:
 class Authenticator:
     def __init__(self, keys: list[str]) -> None:
         self._digests = [hashlib.sha256(key.encode("utf-8")).digest() for key in keys]
+        self._key_ids = [key_id(key) for key in keys]
+
+    def caller_for(self, known_id: str) -> Caller | None:
+        """The caller of a key that was checked earlier (a web session holds its key_id, not
+        the key): None once that key is no longer configured. Constant time, every key."""
+        matched = False
+        for kid in self._key_ids:
+            matched |= hmac.compare_digest(kid.encode(), known_id.encode("utf-8", "replace"))
+        return Caller(key_id=known_id) if matched else None
 
     @property
     def configured(self) -> bool:

@@ -10,7 +10,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.gateway import queries
 from services.gateway.errors import ApiError
-from services.gateway.schemas import Accepted, ArticleInFlight, ArticleSubmission, Redriven
+from services.gateway.schemas import (
+    Accepted,
+    ArticleInFlight,
+    ArticleSubmission,
+    ArticleSummary,
+    EntityCount,
+    Redriven,
+    RedrivenAll,
+)
 from services.gateway.schemas import Article as ArticleOut
 from shared import metrics, outbox
 from shared.db.models import Article
@@ -160,6 +168,47 @@ class Gateway:
             )
             log.info("article re-driven", extra={"stage": row.error_stage, "queue": queue})
         return Redriven(id=aid, status=Status.QUEUED.value, stage=row.error_stage, redriven=True)
+
+    def redrive_all(self, limit: int) -> RedrivenAll:
+        """Re-drive every failed article, oldest failure first, up to `limit`; articles
+        already re-driven and still in flight are skipped."""
+        results = [self.redrive(aid) for aid in self.failed_ids(limit)]
+        redriven = [r.id for r in results if r.redriven]
+        return RedrivenAll(
+            redriven=len(redriven), skipped=len(results) - len(redriven), ids=redriven
+        )
+
+    def list_articles(
+        self,
+        *,
+        language: str | None = None,
+        entity: str | None = None,
+        label: str | None = None,
+        q: str | None = None,
+        status: str | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> tuple[list[ArticleSummary], str | None]:
+        """Article summaries, newest first, and the next page's cursor (queries.list_articles);
+        ValueError for a cursor we did not make."""
+        with self.sessions() as session:
+            return queries.list_articles(
+                session,
+                language=language,
+                entity=entity,
+                label=label,
+                q=q,
+                status=status,
+                limit=limit,
+                cursor=cursor,
+            )
+
+    def list_entities(
+        self, *, label: str | None = None, q: str | None = None, limit: int = 50
+    ) -> list[EntityCount]:
+        """Distinct entities across stored articles, most mentioned first."""
+        with self.sessions() as session:
+            return queries.list_entities(session, label=label, q=q, limit=limit)
 
     def failed_ids(self, limit: int) -> list[str]:
         with self.sessions() as session:

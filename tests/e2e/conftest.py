@@ -72,9 +72,9 @@ def docker_setup(docker_compose_project_name: str, docker_compose_file: list[str
 
 @pytest.fixture(scope="session")
 def docker_cleanup() -> list[str]:
-    # With the profile: Flower and Prometheus too, when a test started them (compose does not
-    # count an inactive profile's containers as orphans).
-    return ["--profile monitoring down -v --remove-orphans"]
+    # With the profiles: Flower and Prometheus, and test_web's browser, too, when a test
+    # started them (compose does not count an inactive profile's containers as orphans).
+    return ["--profile monitoring --profile browser down -v --remove-orphans"]
 
 
 def compose(*args: str, timeout: float = 600) -> str:

@@ -97,6 +97,7 @@ def summary(article: dict[str, Any]) -> dict[str, Any]:
         "id": article["id"],
         "status": article["status"],
         "title": article["title"],
+        "source": article["metadata"]["source"],
         "language": (article.get("language") or {}).get("code"),
         "stored_at": article["metadata"]["stored_at"],
         "entity_count": len(article["entities"]),

@@ -67,6 +67,7 @@ def test_search_sends_the_filters_and_prints_json_lines() -> None:
         "id",
         "status",
         "title",
+        "source",
         "language",
         "stored_at",
         "entity_count",

@@ -98,7 +98,7 @@ def test_models_carry_the_fields_clients_rely_on(spec: dict[str, Any]) -> None:
         "entity_groups", "entities_status", "entities_reason", "model", "error",
     }  # fmt: skip
     assert fields("ArticleSummary") == {
-        "id", "status", "title", "language", "stored_at", "entity_count", "error",
+        "id", "status", "title", "source", "language", "stored_at", "entity_count", "error",
     }  # fmt: skip
     assert fields("ArticlePage") == {"items", "next_cursor"}
     assert fields("EntityCount") == {"text", "label", "article_count"}

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from services.gateway import queries
 from services.gateway.errors import ApiError
 from services.gateway.intake import batch_answer, parse_batch, parse_single, read_body
 from services.gateway.routes.deps import (
@@ -158,17 +157,15 @@ def articles_router(settings: Settings) -> APIRouter:
     ) -> ArticlePage:
         """Stored (and failed) articles, newest first, filtered, paginated by cursor."""
         try:
-            with gateway.sessions() as session:
-                items, next_cursor = queries.list_articles(
-                    session,
-                    language=language,
-                    entity=entity,
-                    label=label,
-                    q=q,
-                    status=status,
-                    limit=limit,
-                    cursor=cursor,
-                )
+            items, next_cursor = gateway.list_articles(
+                language=language,
+                entity=entity,
+                label=label,
+                q=q,
+                status=status,
+                limit=limit,
+                cursor=cursor,
+            )
         except ValueError as exc:
             raise ApiError(422, ["query", "cursor"], str(exc), "cursor_invalid") from exc
         return ArticlePage(items=items, next_cursor=next_cursor)

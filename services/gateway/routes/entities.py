@@ -4,7 +4,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from services.gateway import queries
 from services.gateway.routes.deps import AUTH_RESPONSES, GatewayDep
 from services.gateway.schemas import EntityList
 from services.gateway.security import require_read
@@ -25,5 +24,4 @@ def list_entities(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> EntityList:
     """Distinct entities across stored articles, with how many articles mention each."""
-    with gateway.sessions() as session:
-        return EntityList(items=queries.list_entities(session, label=label, q=q, limit=limit))
+    return EntityList(items=gateway.list_entities(label=label, q=q, limit=limit))

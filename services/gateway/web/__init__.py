@@ -1,0 +1,1 @@
+"""The web page served by the gateway: server-rendered over the API's own service layer."""
