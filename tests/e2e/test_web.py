@@ -226,6 +226,12 @@ def test_sign_in_submit_a_seed_and_see_its_entities(driver: WebDriver) -> None:
     # Every label shown has its line in the legend.
     legend = {e.text for e in driver.find_elements(By.CSS_SELECTOR, ".legend .ent-tag")}
     assert legend >= {"PER", "ORG", "LOC", "MISC"}
+    # A colour per label, as the legend shows: the marks of different labels differ.
+    colours = {
+        m.get_attribute("data-label"): m.value_of_css_property("background-color") for m in marks
+    }
+    assert {"PER", "LOC", "ORG"} <= set(colours), colours
+    assert len({colours[label] for label in ("PER", "LOC", "ORG")}) == 3, colours
 
     # Choosing an entity group highlights its mentions.
     group = driver.find_element(By.CSS_SELECTOR, "a.group[data-mentions]")
