@@ -213,6 +213,7 @@ def test_list_all_newest_first_with_summaries(corpus: sessionmaker[Session]) -> 
         "status": "stored",
         "title": CORPUS["fr-paris"]["title"],
         "language": "fr",
+        "source": "Alpha-News.org",  # every corpus article's (make_envelope's default)
         "stored_at": by_id["fr-paris"]["stored_at"],
         "entity_count": 7,
         "error": None,
