@@ -173,6 +173,7 @@ def check_accessibility(browser: WebDriver, name: str) -> None:
         ".catch(function (e) { done({error: String(e)}); });"
     )
     assert isinstance(result, list), f"axe failed on {name}: {result}"
+    print(f"axe {name}: {len(result)} violation(s)")
     for violation in result:
         targets = [node.get("target") for node in violation.get("nodes", [])][:5]
         print(
