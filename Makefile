@@ -47,8 +47,10 @@ logs: ## Follow the logs (one service: make logs s=entities)
 ps: ## Show the containers and their health
 	$(COMPOSE) ps
 
-bench: ## Throughput, latency and memory of the running stack (make up first; N=200, LANGID=tsv)
-	@$(PYTHON) scripts/bench.py --url $(GATEWAY_URL) -n $(or $(N),200) $(if $(LANGID),--langid $(LANGID))
+bench: venv ## In-process ceiling, then throughput and latency of the running stack and their ratio (make up first; N=200, LANGID=tsv)
+	@mkdir -p build
+	@$(VENV)/bin/python scripts/ceiling.py -n $(or $(N),200) $(if $(LANGID),--langid $(LANGID)) --json build/bench-ceiling.json
+	@$(PYTHON) scripts/bench.py --url $(GATEWAY_URL) -n $(or $(N),200) $(if $(LANGID),--langid $(LANGID)) --ceiling build/bench-ceiling.json
 	@docker stats --no-stream --format 'table {{.Name}}\t{{.MemUsage}}\t{{.CPUPerc}}' $$($(COMPOSE) ps -q)
 
 seed: ## Submit seeds/* and print each article's status, language and entity count

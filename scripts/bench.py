@@ -76,6 +76,9 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--langid", type=Path, help="TSV of sentences in many languages")
+    parser.add_argument(
+        "--ceiling", type=Path, help="scripts/ceiling.py's JSON: print the stack/ceiling ratio"
+    )
     args = parser.parse_args()
 
     todo = multilingual_articles(args.n, args.langid) if args.langid else articles(args.n)
@@ -135,6 +138,16 @@ def main() -> int:
         print(f"latency p50 / p95   {statistics.median(spread):.2f} s / {q[18]:.2f} s")
     print("(server clocks: first received_at to last stored_at; latency per article")
     print(" is stored_at - received_at, so polling does not blur it)")
+    if args.ceiling and args.ceiling.is_file() and total_s > 0:
+        ceiling = json.loads(args.ceiling.read_text(encoding="utf-8"))
+        best = ceiling["articles_per_cpu_second"] * ceiling["cores"]
+        stack = len(stored_at) / total_s
+        print(
+            f"stack / ceiling     {stack:.1f} / ({ceiling['articles_per_cpu_second']:.1f} x "
+            f"{ceiling['cores']} cores) = {stack / best:.2f}"
+            if best
+            else "no ceiling"
+        )
     return 0 if len(done) == args.n else 1
 
 
