@@ -111,8 +111,9 @@ def url_parts(sources: Sequence[SourceDoc]) -> dict[str, list[SourceDoc]]:
 def load_dev_sets(data_dir: Path, language: str, max_docs: int | None = None) -> list[DevSet]:
     table = load_sources(data_dir)
     sets: list[DevSet] = []
+    train = default_train_files(language, data_dir)
     # A dev file a model trains on (de/conll03-dev.tsv) is not scored.
-    paths = dev_files(language, data_dir, default_train_files(language, data_dir))
+    paths = dev_files(language, data_dir, train)
     for path in paths:
         info = source_info(relative_name(path, data_dir), table)
         labels = LABELS if info.misc_annotated else CORE_LABELS
@@ -141,7 +142,6 @@ def load_dev_sets(data_dir: Path, language: str, max_docs: int | None = None) ->
             )
     if not holds_out(language, paths):
         return sets
-    train = default_train_files(language, data_dir)
     if not train or not train[0].is_file():
         return sets
     info = source_info(relative_name(train[0], data_dir), table)
