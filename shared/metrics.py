@@ -171,10 +171,14 @@ def record_attempt(
     seconds: float,
     outcome: str,
     counters: Mapping[str, int] | None = None,
+    count_down: str | None = None,
 ) -> None:
-    """Add one stage attempt's time and its article counters: one round trip, never raises."""
+    """Add one stage attempt's time and its article counters, and DECR `count_down` when
+    given (the base task's delivery count): one round trip, never raises."""
     try:
         pipe = client.pipeline(transaction=False)
+        if count_down is not None:
+            pipe.decr(count_down)
         pipe.hincrby(STAGE_SECONDS_KEY, bucket_field(stage, outcome, bucket_bound(seconds)), 1)
         pipe.hincrbyfloat(STAGE_SECONDS_KEY, sum_field(stage, outcome), seconds)
         for name, amount in (counters or {}).items():

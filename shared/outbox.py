@@ -47,9 +47,22 @@ def send(
 ) -> None:
     """Record the message, then send the task by name, to `queue` when given (else to
     the task's own queue, TASK_QUEUES)."""
+    write(client, task_name, message, article_id, ttl_seconds, queue)
+    send_to_queue(app, task_name, message, article_id, queue)
+
+
+def write(
+    client: Any,
+    task_name: str,
+    message: dict[str, Any],
+    article_id: str,
+    ttl_seconds: int,
+    queue: str | None = None,
+) -> None:
+    """Record the message in the outbox: on a client, or queued on a pipeline (a stage
+    writes it in the same transaction as its status, one round trip for both)."""
     entry = outbox_entry(task_name, message, time.time(), queue)
     client.set(outbox_key(article_id, task_name), json.dumps(entry), ex=ttl_seconds)
-    send_to_queue(app, task_name, message, article_id, queue)
 
 
 def outbox_entry(

@@ -78,6 +78,9 @@ class PipelineTask(Task):
     acks_late = True
     transient_errors: ClassVar[tuple[type[BaseException], ...]] = TRANSIENT_ERRORS
     _status: StatusStore | None = None
+    # Which delivery of its message the running attempt is (1 unless an earlier one never
+    # finished: its worker died); set when the attempt starts.
+    delivery: int = 1
 
     @property
     def status(self) -> StatusStore:
@@ -99,22 +102,26 @@ class PipelineTask(Task):
         settings = get_settings()
         article_id = article_id_of(args)
         counted: str | None = None  # the deliveries key, once counted up
+        self.delivery = 1
         started = time.perf_counter()
         outcome = metrics.OUTCOME_RETRY  # unless it succeeds, or gives up below
         try:
             if article_id is not None:
-                outbox.received(self.status.client, article_id, self.name)
-                # Counted up on start, down on any end the process lives to see: what is
-                # left over are deliveries whose worker died mid-task.
+                # One round trip: the message arrived (nothing to re-send from the outbox),
+                # and this delivery is counted up; it is counted down on any end the process
+                # lives to see, so what is left over are deliveries whose worker died mid-task.
                 key = deliveries_key(article_id, self.stage)
-                started = int(self.status.client.incr(key))
+                pipe = self.status.client.pipeline(transaction=False)
+                pipe.delete(outbox.outbox_key(article_id, self.name))
+                pipe.incr(key)
+                pipe.expire(key, settings.visibility_timeout * (settings.max_deliveries + 2))
+                deliveries = int(pipe.execute()[1])
                 counted = key
-                self.status.client.expire(
-                    key, settings.visibility_timeout * (settings.max_deliveries + 2)
-                )
-                if started > settings.max_deliveries:
+                self.delivery = deliveries
+                if deliveries > settings.max_deliveries:
                     raise PoisonMessageError(
-                        f"{started - 1} deliveries never finished (worker killed or out of memory)"
+                        f"{deliveries - 1} deliveries never finished "
+                        "(worker killed or out of memory)"
                     )
             result = super().__call__(*args, **kwargs)
             outcome = metrics.OUTCOME_OK
@@ -132,18 +139,15 @@ class PipelineTask(Task):
                 raise
             self._retry(exc, settings.max_attempts - 1, "stage error, trying again")
         finally:
-            if counted is not None:
-                try:
-                    self.status.client.decr(counted)
-                except redis.exceptions.RedisError:
-                    log.warning("could not count the delivery down", extra={"stage": self.stage})
             if article_id is not None:
+                # One round trip: the delivery counted down, and the attempt's metrics.
                 metrics.record_attempt(
                     self.status.client,
                     self.stage,
                     time.perf_counter() - started,
                     outcome,
                     self.article_counts(outcome),
+                    count_down=counted,
                 )
 
     def _retry(self, exc: BaseException, max_retries: int, what: str) -> NoReturn:
@@ -178,25 +182,20 @@ class PipelineTask(Task):
         queue: str | None = None,
         **fields: str,
     ) -> None:
-        """Record this stage's outcome, then hand the envelope to the next stage (to
-        `queue` when given, else to the task's own queue)."""
-        self.status.set_status(envelope.id, status, **fields)
-        self.dispatch(next_task, envelope, queue=queue)
-
-    def dispatch(
-        self, task_name: str, envelope: ArticleEnvelope, *, queue: str | None = None
-    ) -> None:
-        """Send the next stage by name (stages never import each other), via the outbox."""
+        """Record this stage's outcome and the next stage's outbox entry (one transaction,
+        one round trip), then hand the envelope to the next stage (to `queue` when given,
+        else to the task's own queue)."""
         settings = get_settings()
-        outbox.send(
-            self.app,
-            self.status.client,
-            task_name,
-            envelope.to_message(),
+        message = envelope.to_message()
+        self.status.set_status(
             envelope.id,
-            settings.status_ttl_seconds,
-            queue=queue,
+            status,
+            also=lambda pipe: outbox.write(
+                pipe, next_task, message, envelope.id, settings.status_ttl_seconds, queue
+            ),
+            **fields,
         )
+        outbox.send_to_queue(self.app, next_task, message, envelope.id, queue)
 
     def on_failure(
         self, exc: BaseException, task_id_: str, args: Any, kwargs: Any, einfo: Any

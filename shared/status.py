@@ -17,6 +17,7 @@ recorded, whoever recorded it.
 
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -84,7 +85,6 @@ class StatusStore:
         self.client = client
         self.ttl = ttl_seconds
         self.events_retention_minutes = events_retention_minutes
-        self._publish = client.register_script(PUBLISH_SCRIPT)
 
     def claim(self, article_id: str, title: str | None = None) -> bool:
         """Record a new article as queued; False if the id is already known (a resubmission)."""
@@ -116,10 +116,12 @@ class StatusStore:
         failed_stage: str | None = None,
         reason: str | None = None,
         claimed: bool = False,
+        also: "Callable[[Any], object] | None" = None,
     ) -> str | None:
         """Write `status` and `fields` to the article's hash, keep the in-flight index, and
         publish the transition, in one transaction; the event's id, or None when this run
-        had published this status already."""
+        had published this status already. `also` queues more writes in the same
+        transaction (a stage's outbox entry for the next stage): one round trip in all."""
         key = status_key(article_id)
         event = Event(
             article_id=article_id,
@@ -141,24 +143,37 @@ class StatusStore:
             if claimed:
                 pipe.zremrangebyscore(IN_FLIGHT_KEY, "-inf", now - self.ttl)
         pairs = [item for pair in event_fields(event).items() for item in pair]
-        self._publish(
-            keys=[key, STREAM, article_index(article_id), TRIMMED_KEY],
-            args=[
-                status.value,
-                min_id(int(now * 1000), self.events_retention_minutes),
-                self.events_retention_minutes * 60,
-                *pairs,
-            ],
-            client=pipe,
+        # EVAL, not EVALSHA: redis-py's registered scripts ask SCRIPT EXISTS before every
+        # pipeline (one more round trip per transition), and an EVALSHA inside MULTI after a
+        # Redis restart would fail alone while the rest of the transaction is applied. The
+        # script is short; Redis caches it by its hash.
+        keys = [key, STREAM, article_index(article_id), TRIMMED_KEY]
+        pipe.eval(
+            PUBLISH_SCRIPT,
+            len(keys),
+            *keys,
+            status.value,
+            min_id(int(now * 1000), self.events_retention_minutes),
+            self.events_retention_minutes * 60,
+            *pairs,
         )
-        entry_id = pipe.execute()[-1]
+        published_at = len(pipe)
+        if also is not None:
+            also(pipe)
+        entry_id = pipe.execute()[published_at - 1]
         if not entry_id:
             return None
         return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 
-    def set_status(self, article_id: str, status: Status, **fields: str) -> None:
+    def set_status(
+        self,
+        article_id: str,
+        status: Status,
+        also: "Callable[[Any], object] | None" = None,
+        **fields: str,
+    ) -> None:
         now = _now()
-        self.record(article_id, status, {"updated_at": now, **fields}, at=now)
+        self.record(article_id, status, {"updated_at": now, **fields}, at=now, also=also)
 
     def set_failed(
         self, article_id: str, stage: str, reason: str, attempts: int | None = None

@@ -46,6 +46,13 @@ class FakeRedis:
     def register_script(self, script: str) -> "FakeScript":
         return FakeScript(self)
 
+    def _eval(self, script: str, numkeys: int, *keys_and_args: Any) -> Any:
+        """Only the status store's event script (shared/status.py PUBLISH_SCRIPT)."""
+        from shared.status import PUBLISH_SCRIPT
+
+        assert script == PUBLISH_SCRIPT, "the fake runs only the status store's script"
+        return self.published(list(keys_and_args[:numkeys]), list(keys_and_args[numkeys:]))
+
     def published(self, keys: list[str], args: list[Any]) -> str | None:
         """PUBLISH_SCRIPT: the event once per status and run, to the stream and the index."""
         status_key, stream, index, _trimmed = keys
@@ -66,6 +73,14 @@ class FakeRedis:
         yield from [key for key in list(self.data) if fnmatch.fnmatchcase(key, match)]
 
     # --- commands (called through __getattr__ or a pipeline) ------------------------------
+
+    def _set(self, key: str, value: Any, ex: int | None = None) -> bool:
+        self.data[key] = str(value)
+        return True
+
+    def _get(self, key: str) -> str | None:
+        value = self.data.get(key)
+        return None if value is None else str(value)
 
     def _hash(self, key: str) -> dict[str, str]:
         return self.data.setdefault(key, {})  # type: ignore[no-any-return]
@@ -175,6 +190,9 @@ class FakePipeline:
             return self
 
         return queue
+
+    def __len__(self) -> int:
+        return len(self.queued)
 
     def execute(self) -> list[Any]:
         self.client._trip()

@@ -198,8 +198,17 @@ def test_metrics_down_never_fails_the_task(caplog: pytest.LogCaptureFixture) -> 
     real = client.pipeline
 
     def broken(transaction: bool = True) -> Any:
+        # Only the round trip that records the metrics fails (the attempt's start shares
+        # nothing with it).
         pipe = real(transaction)
-        pipe.execute = lambda: (_ for _ in ()).throw(ConnectionError("metrics down"))
+        execute = pipe.execute
+
+        def fail_on_metrics() -> list[Any]:
+            if any(STAGE_SECONDS_KEY in args for _, args, _ in pipe.queued):
+                raise ConnectionError("metrics down")
+            return execute()
+
+        pipe.execute = fail_on_metrics  # type: ignore[method-assign]
         return pipe
 
     client.pipeline = broken  # type: ignore[method-assign]
@@ -260,3 +269,41 @@ def test_entries_older_than_the_status_are_trimmed_on_claim() -> None:
     client.zadd(IN_FLIGHT_KEY, {"lost": time.time() - 3700, "recent": time.time() - 10})
     store.claim(ARTICLE)
     assert sorted(in_flight(client)) == [ARTICLE, "recent"]
+
+
+def test_an_attempt_that_hands_on_its_article_costs_three_redis_round_trips() -> None:
+    """Start (outbox entry received, delivery counted up), status with the next stage's
+    outbox entry (one transaction), end (delivery counted down, metrics): the broker's own
+    send is not on this client."""
+    from datetime import UTC, datetime
+
+    from shared import outbox
+    from shared.envelope import ArticleEnvelope, ArticleInput
+    from shared.pipeline import deliveries_key
+
+    app = Celery("round-trips-test", broker="memory://")
+    app.conf.task_publish_retry = False
+
+    class Stage(PipelineTask):
+        stage = "test"
+
+    envelope = ArticleEnvelope(
+        id=ARTICLE, received_at=datetime.now(UTC), input=ArticleInput(text="Un texte.")
+    )
+
+    @app.task(bind=True, base=Stage, name="test.round_trips")
+    def run(self: Stage, message: dict[str, Any]) -> None:
+        self.advance(envelope, Status.INGESTED, "test.next")
+
+    client = FakeRedis()
+    run._status = StatusStore(client, 60)
+    client.set(outbox.outbox_key(ARTICLE, "test.round_trips"), "{}")
+    client.round_trips = 0
+    run_as_worker(run, retries=0)
+    assert client.round_trips == 3
+    assert client.get(outbox.outbox_key(ARTICLE, "test.round_trips")) is None  # received
+    assert client.get(deliveries_key(ARTICLE, "test")) == "0"  # counted up, then down
+    entry = client.get(outbox.outbox_key(ARTICLE, "test.next"))
+    assert entry is not None and '"task": "test.next"' in entry  # written with the status
+    assert client.hgetall(f"newsflow:article:{ARTICLE}")["status"] == Status.INGESTED.value
+    assert recorded(client) == ({("test", "ok")}, {})
