@@ -188,6 +188,20 @@ class Settings(BaseSettings):
         description="Load the served languages' pipelines in the main process before the "
         "pool forks (shared copy-on-write); false: each pool process loads on first use",
     )
+    entities_batch_size: int = Field(
+        8,
+        ge=1,
+        le=64,
+        description="Most articles whose NER runs in one nlp.pipe call (1: no batching; "
+        "only with ENTITIES_CONCURRENCY=1)",
+    )
+    entities_batch_wait_ms: int = Field(
+        20,
+        ge=0,
+        le=1000,
+        description="How long the entities worker waits for a batch to fill before it "
+        "starts on what it has",
+    )
 
     # Live events (Redis Streams, shared/events.py) and webhooks (services/webhooks).
     events_retention_minutes: int = Field(

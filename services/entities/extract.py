@@ -6,12 +6,13 @@ Entities get our four labels and character offsets into the text given.
 
 import logging
 import unicodedata
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 
 import spacy
 from spacy.language import Language
+from spacy.tokens import Doc
 
 from services.entities import natasha_ner
 from services.entities.grouping import group_entities
@@ -255,20 +256,22 @@ def model_entities(text: str, nlp: Language) -> list[Entity]:
     chunks = list(chunk_text(text, MAX_CHUNK_CHARS))
     entities: list[Entity] = []
     for (offset, _), doc in zip(chunks, nlp.pipe(chunk for _, chunk in chunks), strict=True):
-        for ent in doc.ents:
-            label = normalise_label(ent.label_)
-            if label is None:
-                continue
-            start, end = offset + ent.start_char, offset + ent.end_char
-            entities.append(
-                Entity(
-                    text=text[start:end],
-                    label=label,
-                    model_label=ent.label_,
-                    start=start,
-                    end=end,
-                )
-            )
+        entities.extend(spans_entities(doc, text, offset))
+    return entities
+
+
+def spans_entities(doc: Doc, text: str, offset: int) -> list[Entity]:
+    """A processed chunk's mentions with our labels, as offsets into `text` (the chunk
+    starts at `offset`); labels with no mapping are dropped."""
+    entities = []
+    for ent in doc.ents:
+        label = normalise_label(ent.label_)
+        if label is None:
+            continue
+        start, end = offset + ent.start_char, offset + ent.end_char
+        entities.append(
+            Entity(text=text[start:end], label=label, model_label=ent.label_, start=start, end=end)
+        )
     return entities
 
 
@@ -301,6 +304,7 @@ def extract_entities(
     dateline: tuple[int, int] | None = None,
     boilerplate: Sequence[str] = (),
     disabled_rules: Collection[str] = (),
+    ner: Callable[[str, Language], list[Entity]] = model_entities,
 ) -> EntitiesResult:
     """Entities of `text` with the model configured for `language`, post-processed
     with what the document says (see postprocess.py), and grouped per entity.
@@ -308,7 +312,8 @@ def extract_entities(
     A language without a model (including "und") is skipped, not an error.
     Paragraphs confidently detected in another language are left out: the model
     of one language finds noise in another. `disabled_rules` names post-processing
-    rules to skip (postprocess.RULE_NAMES; make eval measures each one).
+    rules to skip (postprocess.RULE_NAMES; make eval measures each one). `ner` runs the
+    model on the text (the entities worker's batches take their results from it).
     """
     model_name = None if language == UNDETERMINED else models.get(language)
     if not model_name:
@@ -318,7 +323,7 @@ def extract_entities(
     skip = foreign_spans(language, paragraphs, paragraph_languages, text)
     joined, index = join_broken_words(text)
     mentions: list[Mention] = []
-    for ent in model_entities(joined, nlp):
+    for ent in ner(joined, nlp):
         start, end = (index[ent.start], index[ent.end - 1] + 1) if index else (ent.start, ent.end)
         if any(s <= start < e for s, e in skip):
             continue

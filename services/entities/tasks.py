@@ -1,13 +1,23 @@
 """Entities task: named entities with the spaCy model of the detected language."""
 
+from collections.abc import Callable
 from typing import Any
 
-from services.entities.extract import extract_entities
-from services.entities.serving import check_served
+from spacy.language import Language
+
+from services.entities.batching import (
+    PREFETCHED,
+    PrefetchedEntities,
+    batch_messages,
+    batchable_texts,
+    prefetch,
+)
+from services.entities.extract import extract_entities, model_entities
+from services.entities.serving import check_served, served_models
 from services.entities.worker import app
-from shared.envelope import ArticleEnvelope, LanguageResult, Status
+from shared.envelope import ArticleEnvelope, Entity, LanguageResult, Status
 from shared.names import STAGE_ENTITIES, TASK_ENTITIES, TASK_STORE
-from shared.pipeline import PipelineTask
+from shared.pipeline import PipelineTask, deliveries_key
 from shared.settings import Settings, get_settings
 
 
@@ -21,7 +31,11 @@ class TextTooLongError(ValueError):
     """Longer than ENTITIES_MAX_CHARS: spaCy's memory grows with the text's length."""
 
 
-def entities_impl(envelope: ArticleEnvelope, settings: Settings) -> ArticleEnvelope:
+def entities_impl(
+    envelope: ArticleEnvelope,
+    settings: Settings,
+    ner: Callable[[str, Language], list[Entity]] = model_entities,
+) -> ArticleEnvelope:
     if envelope.clean is None or envelope.language is None:
         raise ValueError("envelope lacks clean text or language: earlier stages did not run")
     clean, language = envelope.clean, envelope.language
@@ -50,15 +64,56 @@ def entities_impl(envelope: ArticleEnvelope, settings: Settings) -> ArticleEnvel
         ),
         # A repeated title is content, not boilerplate: its names are the article's.
         boilerplate=[r.text for r in clean.removed if r.reason != "repeated_title"],
+        ner=ner,
     )
     return envelope.model_copy(update={"entities": result})
 
 
+def batch_impl(
+    envelope: ArticleEnvelope,
+    others: list[dict[str, Any]],
+    settings: Settings,
+    unfinished: Callable[[list[str]], set[str]],
+    into: PrefetchedEntities,
+) -> int:
+    """NER of a batch's articles in one nlp.pipe per model, kept in `into` for their own
+    jobs; how many. Articles whose earlier delivery never finished (`unfinished`: they may
+    kill their worker) are left out, and so is the rest when this one's own did not."""
+    batch = [envelope]
+    for message in others:
+        try:
+            batch.append(ArticleEnvelope.from_message(message))
+        except ValueError:
+            continue  # its own job fails it, with its reason
+    suspects = unfinished([e.id for e in batch[1:]])
+    batch = [batch[0], *(e for e in batch[1:] if e.id not in suspects)]
+    if len(batch) < 2:
+        return 0
+    texts = batchable_texts(batch, served_models(settings), settings.entities_max_chars)
+    return prefetch(texts, into)
+
+
 class EntitiesTask(PipelineTask):
     stage = STAGE_ENTITIES
+    # Messages reach the pool through a batch buffer (services/entities/batching.py).
+    Strategy = "services.entities.batching:batching_strategy"
+
+    def unfinished(self, article_ids: list[str]) -> set[str]:
+        """The articles with a delivery to this stage that never finished (one round trip)."""
+        if not article_ids:
+            return set()
+        counts = self.status.client.mget([deliveries_key(a, self.stage) for a in article_ids])
+        return {a for a, n in zip(article_ids, counts, strict=True) if n and int(n) > 0}
 
 
 @app.task(bind=True, base=EntitiesTask, name=TASK_ENTITIES)
 def extract(self: EntitiesTask, message: dict[str, Any]) -> None:
-    envelope = entities_impl(ArticleEnvelope.from_message(message), get_settings())
+    settings = get_settings()
+    envelope = ArticleEnvelope.from_message(message)
+    others = batch_messages(self.request)
+    # A delivery that follows one which never finished runs alone (services/entities/
+    # batching.py: an article that kills its worker can only kill itself).
+    if others and self.delivery == 1:
+        batch_impl(envelope, others, settings, self.unfinished, PREFETCHED)
+    envelope = entities_impl(envelope, settings, ner=PREFETCHED.entities)
     self.advance(envelope, Status.ENTITIES_EXTRACTED, TASK_STORE)
