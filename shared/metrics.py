@@ -15,8 +15,9 @@ What is recorded, and where:
   outcome). Outcomes: ok, retry (it will be tried again), failed (it ends the article
   failed). Recorded by the base task (shared/pipeline.py) once per attempt.
 - `newsflow:metrics:articles`: counters of articles accepted (by the gateway, once an
-  article is queued), stored (the store task's success) and failed (per stage: the
-  attempt that gives up), incremented in the same round trip as the attempt's time.
+  article is queued), stored (the store task's success), failed (per stage: the
+  attempt that gives up) and NER-batched (the first job of each entities batch adds its
+  batch's size), incremented in the same round trip as the attempt's time.
 
 The articles in flight are not counted here: the status store keeps their index
 (shared/status.py), where every transition is recorded anyway.
@@ -44,6 +45,8 @@ ARTICLES_KEY = f"{METRICS_PREFIX}articles"
 ACCEPTED = "accepted"
 STORED = "stored"
 FAILED = "failed"
+# Articles whose NER ran in a batch with others (the entities worker's batches).
+ENTITIES_BATCHED = "entities_batched"
 
 # How a stage attempt ended.
 OUTCOME_OK = "ok"

@@ -15,6 +15,7 @@ from services.entities.batching import (
 from services.entities.extract import extract_entities, model_entities
 from services.entities.serving import check_served, served_models
 from services.entities.worker import app
+from shared import metrics
 from shared.envelope import ArticleEnvelope, Entity, LanguageResult, Status
 from shared.names import STAGE_ENTITIES, TASK_ENTITIES, TASK_STORE
 from shared.pipeline import PipelineTask, deliveries_key
@@ -98,6 +99,15 @@ class EntitiesTask(PipelineTask):
     # Messages reach the pool through a batch buffer (services/entities/batching.py).
     Strategy = "services.entities.batching:batching_strategy"
 
+    # Articles whose NER the running attempt ran in one batch (0: none, or it ran alone).
+    batched: int = 0
+
+    def article_counts(self, outcome: str) -> dict[str, int]:
+        counts = super().article_counts(outcome)
+        if self.batched:
+            counts[metrics.ENTITIES_BATCHED] = self.batched
+        return counts
+
     def unfinished(self, article_ids: list[str]) -> set[str]:
         """The articles with a delivery to this stage that never finished (one round trip)."""
         if not article_ids:
@@ -108,12 +118,13 @@ class EntitiesTask(PipelineTask):
 
 @app.task(bind=True, base=EntitiesTask, name=TASK_ENTITIES)
 def extract(self: EntitiesTask, message: dict[str, Any]) -> None:
+    self.batched = 0
     settings = get_settings()
     envelope = ArticleEnvelope.from_message(message)
     others = batch_messages(self.request)
     # A delivery that follows one which never finished runs alone (services/entities/
     # batching.py: an article that kills its worker can only kill itself).
     if others and self.delivery == 1:
-        batch_impl(envelope, others, settings, self.unfinished, PREFETCHED)
+        self.batched = batch_impl(envelope, others, settings, self.unfinished, PREFETCHED)
     envelope = entities_impl(envelope, settings, ner=PREFETCHED.entities)
     self.advance(envelope, Status.ENTITIES_EXTRACTED, TASK_STORE)

@@ -43,6 +43,7 @@ from services.gateway.health import routed_languages_in_redis
 from shared.metrics import (
     ACCEPTED,
     ARTICLES_KEY,
+    ENTITIES_BATCHED,
     OUTCOME_OK,
     STAGE_SECONDS_KEY,
     STORED,
@@ -61,6 +62,7 @@ HTTP_LATENCY = "newsflow_http_request_duration_seconds"
 ARTICLES_ACCEPTED = "newsflow_articles_accepted"
 ARTICLES_STORED = "newsflow_articles_stored"
 ARTICLES_FAILED = "newsflow_articles_failed"
+ENTITIES_BATCHED_ARTICLES = "newsflow_entities_batched_articles"
 STAGE_DURATION = "newsflow_stage_duration_seconds"
 QUEUE_DEPTH = "newsflow_queue_depth"
 IN_FLIGHT = "newsflow_articles_in_flight"
@@ -131,6 +133,11 @@ def pipeline_families(
     stored = CounterMetricFamily(
         ARTICLES_STORED, "Articles stored in PostgreSQL", value=counters.get(STORED, 0)
     )
+    batched = CounterMetricFamily(
+        ENTITIES_BATCHED_ARTICLES,
+        "Articles whose NER ran in a batch with others (one nlp.pipe call)",
+        value=counters.get(ENTITIES_BATCHED, 0),
+    )
     failed_family = CounterMetricFamily(
         ARTICLES_FAILED, "Articles that ended failed, by the stage that gave up", labels=["stage"]
     )
@@ -165,6 +172,7 @@ def pipeline_families(
         accepted,
         stored,
         failed_family,
+        batched,
         durations,
         depth,
         GaugeMetricFamily(

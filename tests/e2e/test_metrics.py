@@ -37,6 +37,7 @@ FAMILIES = {
     "newsflow_articles_accepted",
     "newsflow_articles_stored",
     "newsflow_articles_failed",
+    "newsflow_entities_batched_articles",
     "newsflow_stage_duration_seconds",
     "newsflow_queue_depth",
     "newsflow_articles_in_flight",

@@ -212,3 +212,15 @@ def test_an_article_of_a_batch_gets_the_same_entities_as_alone() -> None:
         alone = entities_impl(article, settings).entities
         assert batched == alone and batched is not None and batched.entities
     assert kept.hits == len(TEXTS)
+
+
+def test_the_first_job_of_a_batch_counts_its_batch_in_the_metrics() -> None:
+    from services.entities.tasks import extract
+    from shared import metrics
+
+    extract.batched = 3
+    try:
+        assert extract.article_counts(metrics.OUTCOME_OK) == {metrics.ENTITIES_BATCHED: 3}
+    finally:
+        extract.batched = 0
+    assert extract.article_counts(metrics.OUTCOME_OK) == {}
