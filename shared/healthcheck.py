@@ -1,39 +1,48 @@
-"""Container healthchecks: `python -m shared.healthcheck http URL | celery WORKER`.
+"""Container healthchecks: `python -m shared.healthcheck http URL | celery WORKER [FILE]`.
 
-Pure stdlib plus the settings, so checking a heavy worker never imports its NLP
-libraries, nor Celery: a worker is checked through the report its main process writes
-(shared/worker_health.py), which says whether a pool process is up and is fresh only
-while the worker's event loop runs connected to the broker.
+Docker runs this every few seconds in every container, so it imports the standard library
+and nothing else: no settings (pydantic), no Celery, no NLP. Importing the settings alone
+cost about 0.5 CPU-second per check, a fifth of an idle stack's CPU (issue #12). A worker
+is checked through the report its main process writes (shared/worker_health.py), which
+says whether a pool process is up, how long the report stays fresh (the worker's
+WORKER_HEARTBEAT_TIMEOUT), and is rewritten only while the worker's event loop runs
+connected to the broker. FILE is the worker's WORKER_HEALTH_FILE (compose passes it).
 """
 
+import http.client
 import sys
-import urllib.request
+from urllib.parse import urlsplit
 
-from shared.settings import get_settings
-from shared.worker_health import check_report_file
+from shared.worker_health import DEFAULT_HEALTH_FILE, check_report_file
 
 
 def check_http(url: str) -> str | None:
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=5)
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return None if response.status == 200 else f"HTTP {response.status}"
+        connection.request("GET", parts.path or "/")
+        status = connection.getresponse().status
     except OSError as exc:
         return f"{type(exc).__name__}: {exc}"
+    finally:
+        connection.close()
+    return None if status == 200 else f"HTTP {status}"
 
 
-def check_worker(worker: str) -> str | None:
-    settings = get_settings()
-    return check_report_file(
-        settings.worker_health_file, settings.worker_heartbeat_timeout, stage=worker
-    )
+def check_worker(worker: str, report_file: str = DEFAULT_HEALTH_FILE) -> str | None:
+    return check_report_file(report_file, stage=worker)
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[0] not in {"http", "celery"}:
-        print("usage: python -m shared.healthcheck http URL | celery WORKER", file=sys.stderr)
+    if not (2 <= len(argv) <= 3 and argv[0] in {"http", "celery"}) or (
+        argv[0] == "http" and len(argv) != 2
+    ):
+        print(
+            "usage: python -m shared.healthcheck http URL | celery WORKER [FILE]", file=sys.stderr
+        )
         return 2
-    kind, target = argv
-    problem = check_http(target) if kind == "http" else check_worker(target)
+    kind, target, *rest = argv
+    problem = check_http(target) if kind == "http" else check_worker(target, *rest)
     print("healthy" if problem is None else f"unhealthy: {problem}")
     return 0 if problem is None else 1
 

@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, computed_field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.names import QUEUE_ENTITIES, entities_queue
+from shared.worker_health import DEFAULT_HEALTH_FILE
 
 # The repo's models/ folder (/app/models in the entities image): one trained spaCy
 # pipeline per language, models/<lang>/.
@@ -138,7 +139,7 @@ class Settings(BaseSettings):
         30.0, gt=0, description="A worker whose report is older than this is dead"
     )
     worker_health_file: str = Field(
-        "/tmp/newsflow-worker-health.json",
+        DEFAULT_HEALTH_FILE,
         description="Where the main process writes its report for the container healthcheck",
     )
     pipeline_stall_seconds: float = Field(

@@ -33,9 +33,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.settings import Settings
+if TYPE_CHECKING:  # the container healthcheck imports this module: stdlib only at run time
+    from shared.settings import Settings
+
+# Where a worker writes its report unless WORKER_HEALTH_FILE says otherwise.
+DEFAULT_HEALTH_FILE = "/tmp/newsflow-worker-health.json"
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +67,9 @@ class WorkerReport:
     active: int  # tasks running in the pool now
     progress_at: float  # last time a task was accepted or finished
     error: str | None = None
+    # The worker's WORKER_HEARTBEAT_TIMEOUT: the report is stale this long after `at`
+    # (the healthcheck reads it here rather than load the settings).
+    stale_after: float | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -137,9 +144,10 @@ def write_report_file(path: str, report: WorkerReport) -> None:
 
 
 def check_report_file(
-    path: str, timeout_s: float, stage: str | None = None, now: float | None = None
+    path: str, timeout_s: float | None = None, stage: str | None = None, now: float | None = None
 ) -> str | None:
-    """None when the worker can run tasks, else why not (the healthcheck's verdict)."""
+    """None when the worker can run tasks, else why not (the healthcheck's verdict). The
+    report is stale after `timeout_s`, else after the timeout the worker wrote in it."""
     try:
         report = WorkerReport.from_json(Path(path).read_text())
     except FileNotFoundError:
@@ -149,6 +157,9 @@ def check_report_file(
     if stage is not None and report.stage != stage:
         return f"report is of stage {report.stage!r}, not {stage!r}"
     now = time.time() if now is None else now
+    timeout_s = timeout_s if timeout_s is not None else report.stale_after
+    if timeout_s is None:
+        return "report does not say when it goes stale"
     if not report.is_fresh(now, timeout_s):
         return f"report is {now - report.at:.0f}s old: event loop stopped or broker lost"
     if report.error:
@@ -239,6 +250,7 @@ def heartbeat_step(stage: str, settings: Settings) -> type:
                 active=len(active),
                 progress_at=self.progress.update(state.all_total_count[0], active, now),
                 error=None,
+                stale_after=settings.worker_heartbeat_timeout,
             )
             reason = self.watch.give_up_reason(now)
             if reason is not None:

@@ -47,10 +47,14 @@ def test_every_task_has_its_own_stage_queue() -> None:
     assert set(TASK_QUEUES.values()) == {"ingest", "language", "entities", "storage", "webhooks"}
 
 
-def test_entities_worker_prefetches_one() -> None:
+def test_entities_worker_prefetches_two_batches() -> None:
+    """Batching is on by default (ENTITIES_BATCH_SIZE=8): the worker reserves one batch
+    that runs and one that fills; one message only without batching
+    (tests/unit/test_entities_batching.py)."""
     from services.entities.worker import app
 
-    assert app.conf.worker_prefetch_multiplier == 1
+    assert Settings().entities_batch_size == 8
+    assert app.conf.worker_prefetch_multiplier == 16
 
 
 PROFILED = {"entities-de": "entities-split", "flower": "monitoring", "prometheus": "monitoring"}

@@ -150,3 +150,33 @@ def test_billiard_installs_the_guard_in_new_pool_processes() -> None:
     # billiard stops doing so, the guard silently stops working: fail here instead.
     source = inspect.getsource(billiard.pool.Worker.after_fork)
     assert "signal.signal(SIG_SOFT_TIMEOUT, soft_timeout_sighandler)" in source
+
+
+def test_the_report_says_when_it_goes_stale_so_the_healthcheck_needs_no_settings(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "health.json")
+    write_report_file(path, report(stale_after=20.0))
+    assert check_report_file(path, stage="entities", now=1019.0) is None
+    assert "old" in (check_report_file(path, stage="entities", now=1021.0) or "")
+    write_report_file(path, report())  # an older worker's report: no timeout in it
+    assert "does not say" in (check_report_file(path, now=1001.0) or "")
+
+
+def test_the_healthcheck_imports_the_standard_library_only() -> None:
+    """Docker runs it every few seconds in every container: importing the settings
+    (pydantic) cost about 0.5 CPU-second per check."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, runpy; sys.argv = ['x', 'celery', 'entities', '/nonexistent'];\n"
+        "try: runpy.run_module('shared.healthcheck', run_name='__main__')\n"
+        "except SystemExit: pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'pydantic', 'pydantic_settings', 'celery', 'redis', 'spacy', 'shared'}))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert "unhealthy: no report yet" in done.stdout, done.stderr
+    # (run as __main__, the healthcheck itself is not listed under its name)
+    assert done.stdout.strip().splitlines()[-1] == str(["shared", "shared.worker_health"])
