@@ -20,15 +20,15 @@ import unicodedata
 from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from functools import lru_cache, partial
+from functools import cache, lru_cache, partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
-from langdetect.utils.ngram import NGram
 
+from services.language import ngrams as ngrams_of
 from shared.envelope import LanguageResult, ParagraphLanguage
 
 UNDETERMINED = "und"
@@ -65,7 +65,10 @@ def _factory() -> DetectorFactory:
     return factory
 
 
+@cache
 def _version(package: str) -> str:
+    # Read once per process: importlib.metadata parses the package's METADATA each call
+    # (milliseconds a call: 7% of the stage on the bench articles, profiled).
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
@@ -105,26 +108,30 @@ def _sum_by_code(values: Iterable[float]) -> dict[str, float]:
     return dict(out)
 
 
+@lru_cache(maxsize=1)
+def _known_ngrams() -> frozenset[str]:
+    return frozenset(_factory().word_lang_prob_map)
+
+
 def langdetect_probabilities(text: str, seed: int = 0) -> dict[str, float]:
     """{code: probability} over langdetect's languages; {} when it has no n-gram."""
-    detector = _factory().create()
-    # Seed the detector, not the shared factory class: no global state to race on.
-    detector.seed = seed
-    detector.append(text)
-    detector.cleaning_text()
-    ngrams = detector._extract_ngrams()
+    prepared = ngrams_of.prepare(text)
+    ngrams = ngrams_of.extract_ngrams(prepared, _known_ngrams())
     if not ngrams:
         return {}
     if len(ngrams) > EXACT_MAX_NGRAMS:
+        detector = _factory().create()
+        # Seed the detector, not the shared factory class: no global state to race on.
+        detector.seed = seed
+        detector.text = prepared
         try:
             detector._detect_block()
         except LangDetectException:
             return {}
         return _sum_by_code(detector.langprob or [])
-    totals = [0.0] * len(_codes())
-    for ngram in ngrams:
-        for j, value in enumerate(_log_probs(ngram)):
-            totals[j] += value
+    # Per language, the sum of its log-probabilities over the n-grams, in their order
+    # (zip and sum run in C: the same sums as a loop, a tenth of the time).
+    totals = [sum(column) for column in zip(*map(_log_probs, ngrams), strict=True)]
     top = max(totals)
     exps = [math.exp(v - top) for v in totals]
     norm = sum(exps)
@@ -767,16 +774,7 @@ def unsupported_script(text: str) -> str | None:
 def _trigrams(text: str) -> list[str]:
     """langdetect's letter trigrams of the text's words that do not start upper-case."""
     words = " ".join(w for w in _WORD_RE.findall(text) if not w[0].isupper())
-    detector = _factory().create()
-    detector.append(words)
-    detector.cleaning_text()
-    ngram = NGram()
-    out = []
-    for char in detector.text:
-        ngram.add_char(char)
-        if not ngram.capitalword and len(ngram.grams) >= 3:
-            out.append(ngram.grams[-3:])
-    return [g for g in out if len(g) == 3]
+    return ngrams_of.extract_trigrams(ngrams_of.prepare(words))
 
 
 @lru_cache(maxsize=1)
@@ -793,13 +791,18 @@ def fit_excess(text: str, code: str) -> tuple[int, float | None]:
     grams = _trigrams(text)
     if indices is None or code not in FIT_NORMS or not grams:
         return len(grams), None
-    table = _factory().word_lang_prob_map
     total = 0.0
     for gram in grams:
-        probs = table.get(gram)
-        p = max(probs[i] for i in indices) if probs is not None else 0.0
-        total -= math.log(p + _FIT_FLOOR)
+        total += _surprise(gram, code)
     return len(grams), total / len(grams) - FIT_NORMS[code]
+
+
+@lru_cache(maxsize=100_000)
+def _surprise(gram: str, code: str) -> float:
+    """-log P(gram) under `code`'s profile (its best variant: zh-cn, zh-tw), floored."""
+    probs = _factory().word_lang_prob_map.get(gram)
+    p = max(probs[i] for i in _code_indices()[code]) if probs is not None else 0.0
+    return -math.log(p + _FIT_FLOOR)
 
 
 def lower_words(text: str) -> list[str]:
