@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from array import array
 from pathlib import Path
 
 import pytest
@@ -378,3 +379,33 @@ def test_letters_confirm_a_language_only_lingua_knows() -> None:
     # Capitalised words (names) do not count; no alphabet, no confirmation.
     assert detect.letter_counts("Zürich ọja") == {"ọ": 1, "j": 1, "a": 1}
     assert not detect.alphabet_confirms(YORUBA_TONELESS, "yo", "zh")
+
+
+# --- cost: a long paragraph is scored on a bounded sample of its n-grams ---------------------
+
+
+def test_spread_sample_takes_evenly_spaced_items_and_the_seed_shifts_them() -> None:
+    items = [str(i) for i in range(10)]
+    assert detect.spread_sample(items, 20) == items
+    assert detect.spread_sample(items, 5) == ["0", "2", "4", "6", "8"]
+    assert detect.spread_sample(items, 5, seed=5) == ["1", "3", "5", "7", "9"]
+
+
+def test_a_long_paragraph_is_scored_on_a_bounded_sample_of_its_ngrams(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    scored: list[str] = []
+    original = detect._log_probs
+
+    def counting(ngram: str) -> "array[float]":
+        scored.append(ngram)
+        return original(ngram)
+
+    monkeypatch.setattr(detect, "_log_probs", counting)
+    long_text = " ".join([FR_1, FR_2] * 10)  # thousands of n-grams
+    probabilities = detect.langdetect_probabilities(long_text)
+    assert len(scored) == detect.EXACT_MAX_NGRAMS
+    assert max(probabilities, key=lambda c: probabilities[c]) == "fr"
+    scored.clear()
+    detect.langdetect_probabilities(FR_1)  # short: every n-gram
+    assert 0 < len(scored) < detect.EXACT_MAX_NGRAMS
