@@ -381,7 +381,13 @@ def test_letters_confirm_a_language_only_lingua_knows() -> None:
     assert not detect.alphabet_confirms(YORUBA_TONELESS, "yo", "zh")
 
 
-# --- cost: a long paragraph is scored on a bounded sample of its n-grams ---------------------
+# --- cost: bounded langdetect sample, lingua only where langdetect is not certain -------------
+
+EN_LONG = (
+    "The government presented a new energy plan on Tuesday, with six reactors and more "
+    "public investment over the next ten years. Unions welcomed the plan but asked for "
+    "guarantees for the workers of the existing plants, and the opposition called it late."
+)
 
 
 def test_spread_sample_takes_evenly_spaced_items_and_the_seed_shifts_them() -> None:
@@ -409,3 +415,30 @@ def test_a_long_paragraph_is_scored_on_a_bounded_sample_of_its_ngrams(
     scored.clear()
     detect.langdetect_probabilities(FR_1)  # short: every n-gram
     assert 0 < len(scored) < detect.EXACT_MAX_NGRAMS
+
+
+def test_lingua_scores_only_what_langdetect_is_not_certain_of(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[str] = []
+    original = detect.lingua_probabilities
+
+    def counting(text: str, *, all_languages: bool = False) -> dict[str, float]:
+        asked.append(text)
+        return original(text, all_languages=all_languages)
+
+    monkeypatch.setattr(detect, "lingua_probabilities", counting)
+    long_fr = f"{FR_1} {FR_2}"
+    assert letter_count(long_fr) >= detect.LANGDETECT_ALONE_LETTERS > letter_count(FR_1)
+    assert detect_paragraph(long_fr)[0] == "fr"
+    assert asked == []  # long and certain: langdetect alone
+    assert detect_paragraph(FR_1)[0] == "fr"
+    assert asked == [FR_1]  # shorter: both detectors
+
+
+def test_a_long_foreign_paragraph_keeps_its_code_in_a_document_of_long_paragraphs() -> None:
+    long_fr = f"{FR_1} {FR_2}"
+    result = detect_language([long_fr, EN_LONG, long_fr])
+    assert [p.code for p in result.paragraphs] == ["fr", "en", "fr"]
+    assert result.code == "fr"
+    assert all(p.confidence > 0.9 for p in result.paragraphs)
