@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from array import array
 from pathlib import Path
 
 import pytest
@@ -378,3 +379,66 @@ def test_letters_confirm_a_language_only_lingua_knows() -> None:
     # Capitalised words (names) do not count; no alphabet, no confirmation.
     assert detect.letter_counts("Zürich ọja") == {"ọ": 1, "j": 1, "a": 1}
     assert not detect.alphabet_confirms(YORUBA_TONELESS, "yo", "zh")
+
+
+# --- cost: bounded langdetect sample, lingua only where langdetect is not certain -------------
+
+EN_LONG = (
+    "The government presented a new energy plan on Tuesday, with six reactors and more "
+    "public investment over the next ten years. Unions welcomed the plan but asked for "
+    "guarantees for the workers of the existing plants, and the opposition called it late."
+)
+
+
+def test_spread_sample_takes_evenly_spaced_items_and_the_seed_shifts_them() -> None:
+    items = [str(i) for i in range(10)]
+    assert detect.spread_sample(items, 20) == items
+    assert detect.spread_sample(items, 5) == ["0", "2", "4", "6", "8"]
+    assert detect.spread_sample(items, 5, seed=5) == ["1", "3", "5", "7", "9"]
+
+
+def test_a_long_paragraph_is_scored_on_a_bounded_sample_of_its_ngrams(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    scored: list[str] = []
+    original = detect._log_probs
+
+    def counting(ngram: str) -> "array[float]":
+        scored.append(ngram)
+        return original(ngram)
+
+    monkeypatch.setattr(detect, "_log_probs", counting)
+    long_text = " ".join([FR_1, FR_2] * 10)  # thousands of n-grams
+    probabilities = detect.langdetect_probabilities(long_text)
+    assert len(scored) == detect.EXACT_MAX_NGRAMS
+    assert max(probabilities, key=lambda c: probabilities[c]) == "fr"
+    scored.clear()
+    detect.langdetect_probabilities(FR_1)  # short: every n-gram
+    assert 0 < len(scored) < detect.EXACT_MAX_NGRAMS
+
+
+def test_lingua_scores_only_what_langdetect_is_not_certain_of(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[str] = []
+    original = detect.lingua_probabilities
+
+    def counting(text: str, *, all_languages: bool = False) -> dict[str, float]:
+        asked.append(text)
+        return original(text, all_languages=all_languages)
+
+    monkeypatch.setattr(detect, "lingua_probabilities", counting)
+    long_fr = f"{FR_1} {FR_2}"
+    assert letter_count(long_fr) >= detect.LANGDETECT_ALONE_LETTERS > letter_count(FR_1)
+    assert detect_paragraph(long_fr)[0] == "fr"
+    assert asked == []  # long and certain: langdetect alone
+    assert detect_paragraph(FR_1)[0] == "fr"
+    assert asked == [FR_1]  # shorter: both detectors
+
+
+def test_a_long_foreign_paragraph_keeps_its_code_in_a_document_of_long_paragraphs() -> None:
+    long_fr = f"{FR_1} {FR_2}"
+    result = detect_language([long_fr, EN_LONG, long_fr])
+    assert [p.code for p in result.paragraphs] == ["fr", "en", "fr"]
+    assert result.code == "fr"
+    assert all(p.confidence > 0.9 for p in result.paragraphs)
