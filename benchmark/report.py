@@ -2,6 +2,15 @@
 
 Both are pure: `result` assembles what a run measured, `render` prints any such document,
 so a table can be printed again from an old JSON (python -m benchmark --render FILE).
+
+The document: corpus, articles, chars_per_article, cores; ceiling (scripts/ceiling.py's
+JSON: cpu_ms_per_article per stage, cpu_ms_total_per_article, articles_per_cpu_second);
+stack (project, containers_per_service, submitted/stored/failed/unsettled, submit_s,
+window_s, articles_per_s, latency_s {p50,p95,p99}, cpu_window_s, cpu_s,
+cpu_ms_per_article, containers [{name, service, cpu_s, cpu_ms_per_article,
+memory_bytes}]); idle (submitted, stored, failed, latency_s); ratio; overhead_share (0-1);
+queues (interval_s, samples, max and mean per stage, backlog, plot, series {t, depth
+per stage}). A figure that could not be measured is null.
 """
 
 from collections.abc import Mapping, Sequence
