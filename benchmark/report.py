@@ -65,7 +65,10 @@ def result(
     queue_series: Sequence[tuple[float, Mapping[str, float]]],
     interval_s: float,
     plot: str | None,
+    cores: int | None = None,
 ) -> dict[str, Any]:
+    """The document of one run; `cores` counts where the ceiling (which has its own) is
+    missing."""
     stored = len(stored_latencies)
     per_s = stored / window_s if window_s else None
     cpu_total = sum(cpu_s.values()) if cpu_s else None
@@ -74,7 +77,7 @@ def result(
     for service in services.values():
         per_service[service] = per_service.get(service, 0) + 1
     ceiling_ms = float(ceiling["cpu_ms_total_per_article"]) if ceiling else None
-    cores = int(ceiling["cores"]) if ceiling else None
+    cores = int(ceiling["cores"]) if ceiling else cores
     return {
         "corpus": corpus,
         "articles": len(texts),

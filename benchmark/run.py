@@ -9,6 +9,7 @@ to stderr. Nothing is asserted; the exit status is 1 only when articles did not 
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -129,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         queue_series=sampler.samples,
         interval_s=args.interval,
         plot=plot,
+        cores=os.cpu_count(),
     )
     print(render(doc))
     if args.json:
