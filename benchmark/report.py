@@ -7,7 +7,7 @@ The document: corpus, articles, chars_per_article, cores; ceiling (scripts/ceili
 JSON: cpu_ms_per_article per stage, cpu_ms_total_per_article, articles_per_cpu_second);
 stack (project, containers_per_service, submitted/stored/failed/unsettled, submit_s,
 window_s, articles_per_s, latency_s {p50,p95,p99}, cpu_window_s, cpu_s,
-cpu_ms_per_article, containers [{name, service, cpu_s, cpu_ms_per_article,
+cpu_ms_per_article, bench_requests, containers [{name, service, cpu_s, cpu_ms_per_article,
 memory_bytes}]); idle (submitted, stored, failed, latency_s); ratio; overhead_share (0-1);
 queues (interval_s, samples, max and mean per stage, backlog, plot, series {t, depth
 per stage}). A figure that could not be measured is null.
@@ -66,6 +66,7 @@ def result(
     interval_s: float,
     plot: str | None,
     cores: int | None = None,
+    bench_requests: int | None = None,
 ) -> dict[str, Any]:
     """The document of one run; `cores` counts where the ceiling (which has its own) is
     missing."""
@@ -97,6 +98,7 @@ def result(
             "cpu_window_s": round(cpu_window_s, 3) if cpu_window_s is not None else None,
             "cpu_s": round(cpu_total, 3) if cpu_total is not None else None,
             "cpu_ms_per_article": round(cpu_ms, 2) if cpu_ms is not None else None,
+            "bench_requests": bench_requests,
             "containers": container_rows(services, cpu_s, memory, stored),
         },
         "idle": {
@@ -191,6 +193,8 @@ def render(doc: Mapping[str, Any]) -> str:
         f"   {'CPU per article':<22} {_num(stack['cpu_ms_per_article'], '9.1f')} ms, every "
         f"container together ({_num(stack['cpu_s'], '.1f')} CPU-s over "
         f"{_num(stack['cpu_window_s'], '.1f')} s)",
+        f"   {'bench requests':<22} {_num(stack.get('bench_requests'), '9d')} HTTP requests of "
+        "the bench itself in that time (submit, polling, /metrics), in the gateway's CPU",
     ]
     ratio_line = "-"
     if ceiling and doc["ratio"] is not None:

@@ -86,13 +86,15 @@ def main(argv: list[str] | None = None) -> int:
     note(f"throughput: {args.n} {args.corpus} articles in batches of {args.batch}")
     before = docker.read_all(containers)
     cpu_started = time.monotonic()
-    sampler = QueueSampler(client, args.interval)
+    requests_before = client.requests
+    sampler = QueueSampler(Client(args.url, key), args.interval)  # a client of its own
     sampler.start()
     started = time.monotonic()
     ids = submit(client, todo, args.batch)
     submit_s = time.monotonic() - started
     settled = wait_settled(client, ids, args.timeout)
     sampler.stop()
+    own_requests = client.requests - requests_before + sampler.client.requests
     after = docker.read_all(containers)
     cpu_window_s = time.monotonic() - cpu_started
 
@@ -131,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         interval_s=args.interval,
         plot=plot,
         cores=os.cpu_count(),
+        bench_requests=own_requests,
     )
     print(render(doc))
     if args.json:

@@ -44,8 +44,10 @@ class Client:
         self.url = url.rstrip("/")
         self.key = key
         self.timeout = timeout
+        self.requests = 0  # made so far: what the bench itself asked of the gateway
 
     def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+        self.requests += 1
         request = urllib.request.Request(f"{self.url}{path}", data=body, method=method)
         if body is not None:
             request.add_header("Content-Type", "application/json")

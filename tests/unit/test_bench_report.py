@@ -54,6 +54,7 @@ def a_result(**changes: Any) -> dict[str, Any]:
         "queue_series": SERIES,
         "interval_s": 0.5,
         "plot": "build/bench-queues.png",
+        "bench_requests": 37,
     }
     args.update(changes)
     return result(**args)
@@ -102,6 +103,7 @@ def test_the_table_shows_every_section_and_survives_a_json_round_trip() -> None:
         "entities        150     76.7  <- backlog",
         "main-entities-1",
         "100 MiB",
+        "37 HTTP requests of the bench itself",
     ):
         assert needle in table, needle
 
