@@ -168,11 +168,14 @@ def parse_cgroup(sections: Mapping[str, str]) -> CgroupReading:
 def cpu_seconds(
     before: Mapping[str, CgroupReading], after: Mapping[str, CgroupReading]
 ) -> dict[str, float]:
-    """CPU seconds each container used between two readings (those read both times)."""
+    """CPU seconds each container used between two readings (those read both times; not
+    one whose counter went back: it was restarted in between, its figure is unknown)."""
     out = {}
     for name, end in after.items():
         start = before.get(name)
-        if start is not None and start.cpu_ns is not None and end.cpu_ns is not None:
+        if start is None or start.cpu_ns is None or end.cpu_ns is None:
+            continue
+        if end.cpu_ns >= start.cpu_ns:
             out[name] = (end.cpu_ns - start.cpu_ns) / 1e9
     return out
 

@@ -134,11 +134,17 @@ def test_cpu_seconds_between_two_readings_of_the_same_containers() -> None:
     def reading(ns: int | None) -> CgroupReading:
         return CgroupReading(cpu_ns=ns, memory_bytes=None, version="v1")
 
-    before = {"gateway": reading(1_000_000_000), "redis": reading(None), "gone": reading(5)}
+    before = {
+        "gateway": reading(1_000_000_000),
+        "redis": reading(None),
+        "gone": reading(5),
+        "restarted": reading(9_000_000_000),
+    }
     after = {
         "gateway": reading(3_500_000_000),
         "redis": reading(10),
         "new": reading(7),
+        "restarted": reading(1_000),  # a fresh cgroup: the counter started again
     }
     assert cpu_seconds(before, after) == {"gateway": 2.5}
 
