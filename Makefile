@@ -47,11 +47,16 @@ logs: ## Follow the logs (one service: make logs s=entities)
 ps: ## Show the containers and their health
 	$(COMPOSE) ps
 
-bench: venv ## In-process ceiling, then throughput and latency of the running stack and their ratio (make up first; N=200, LANGID=tsv)
+# One run: the in-process ceiling, then the running stack, on the same corpus (benchmark/):
+# CORPUS=french (seeds/) or multilingual (news and sentences of EVAL_DATA, read in place).
+CORPUS ?= french
+bench: venv ## Ceiling vs running stack on one corpus: ratio, overhead, CPU and memory per container, latency idle/loaded, queue depths (make up first; N=200 CORPUS=french|multilingual)
 	@mkdir -p build
-	@$(VENV)/bin/python scripts/ceiling.py -n $(or $(N),200) $(if $(LANGID),--langid $(LANGID)) --json build/bench-ceiling.json
-	@$(PYTHON) scripts/bench.py --url $(GATEWAY_URL) -n $(or $(N),200) $(if $(LANGID),--langid $(LANGID)) --ceiling build/bench-ceiling.json
-	@docker stats --no-stream --format 'table {{.Name}}\t{{.MemUsage}}\t{{.CPUPerc}}' $$($(COMPOSE) ps -q)
+	@$(VENV)/bin/python scripts/ceiling.py -n $(or $(N),200) --corpus $(CORPUS) --eval-data $(EVAL_DATA) \
+		--json build/bench-ceiling.json
+	@$(VENV)/bin/python scripts/bench.py --url $(GATEWAY_URL) -n $(or $(N),200) --corpus $(CORPUS) \
+		--eval-data $(EVAL_DATA) --ceiling build/bench-ceiling.json --json build/bench.json \
+		--plot build/bench-queues.png
 
 seed: ## Submit seeds/* and print each article's status, language and entity count
 	@$(PYTHON) scripts/seed.py --url $(GATEWAY_URL) seeds/*.txt

@@ -1,11 +1,14 @@
 """The in-process ceiling: the stage functions alone, in one process, with no queues.
 
 Runs ingest_impl -> language_impl -> entities_impl (and one envelope JSON round trip, as a
-hop costs) over the same articles `make bench` submits, and prints the CPU milliseconds of
-each stage per article and the articles per CPU-second. Nothing is asserted. `make bench`
-runs it first and hands its JSON to scripts/bench.py, which divides the stack's throughput
-by this ceiling times the cores (the ratio of issue #12).
-Usage: python scripts/ceiling.py [-n 200] [--langid TSV] [--json out.json]
+hop costs) over the same articles `make bench` submits (benchmark/corpus.py builds them
+both), and prints the CPU milliseconds of each stage per article and the articles per
+CPU-second, after loading every model first as the workers do.
+Nothing is asserted. `make bench` runs it first and hands its JSON to scripts/bench.py,
+which divides the stack's throughput by this ceiling times the cores (the ratio of issue
+#12) and compares the stack's CPU per article with it (the pipeline's overhead).
+Usage: python scripts/ceiling.py [-n 200] [--corpus french|multilingual]
+                                 [--eval-data ../shared/eval] [--json out.json]
 """
 
 import argparse
@@ -20,11 +23,26 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench import articles, multilingual_articles  # noqa: E402  (the same articles)
+from benchmark import corpus  # noqa: E402  (the same articles as the stack's)
+
+articles = corpus.french  # the French corpus, as the unit tests build it
 
 STAGES = ("ingest", "language", "entities", "envelope_json")
+
+
+def preload() -> None:
+    """What the workers load before their first article (the language detectors, every
+    served spaCy pipeline), so that no measured article pays for loading a model: with the
+    multilingual corpus, three warm-up articles do not meet every language."""
+    from services.entities.extract import load_pipeline
+    from services.entities.serving import served_models
+    from services.language.detect import preload as preload_detectors
+    from shared.settings import Settings
+
+    preload_detectors()
+    for model in served_models(Settings()).values():
+        load_pipeline(model)
 
 
 def measure(todo: Sequence[dict[str, str]], warmup: int = 3) -> dict[str, object]:
@@ -75,15 +93,21 @@ def measure(todo: Sequence[dict[str, str]], warmup: int = 3) -> dict[str, object
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", type=int, default=200)
-    parser.add_argument("--langid", type=Path, help="TSV of sentences in many languages")
+    parser.add_argument("--corpus", choices=corpus.CORPORA, default="french")
+    parser.add_argument(
+        "--eval-data", type=Path, default=Path("../shared/eval"), help="read in place"
+    )
     parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # the stages' own log lines; errors still raise
-    todo = multilingual_articles(args.n, args.langid) if args.langid else articles(args.n)
-    result = measure(todo)
+    todo = corpus.load(args.corpus, args.n, args.eval_data)
+    preload()
+    result = {"corpus": args.corpus, **measure(todo)}
     per = result["cpu_ms_per_article"]
     assert isinstance(per, dict)
-    print(f"in-process ceiling  {result['articles']} articles, one process, no queues")
+    print(
+        f"in-process ceiling  {result['articles']} {args.corpus} articles, one process, no queues"
+    )
     for stage in STAGES:
         print(f"  {stage:<17} {per[stage]:8.1f} ms CPU per article")
     print(f"  {'total':<17} {result['cpu_ms_total_per_article']:8.1f} ms CPU per article")
