@@ -65,6 +65,14 @@ def depth_by_stage(text: str) -> dict[str, float]:
     return out
 
 
+def settled_total(text: str) -> float:
+    """Articles stored or failed so far, as the gateway counts them (its Prometheus text):
+    the bench knows its articles are through without asking after each one."""
+    stored = sum(value for _, value in prometheus_samples(text, "newsflow_articles_stored_total"))
+    failed = sum(value for _, value in prometheus_samples(text, "newsflow_articles_failed_total"))
+    return stored + failed
+
+
 @dataclass(frozen=True)
 class QueueSummary:
     samples: int

@@ -3,10 +3,11 @@ stored, and sample the queue depths. Standard library only (urllib).
 
 Latency is always the server's own, metadata.stored_at - metadata.received_at: polling
 only finds out that an article has settled, it does not blur its latency. The bench's
-own requests must not take the CPU the stack is measured on, so polling is bounded: the
-throughput run walks the pending articles in submission order and stops at the first
-few unsettled ones, twice a second; the idle run asks about its one article five times a
-second; the queue sampler scrapes /metrics (one Redis round trip) twice a second.
+own requests must not take the CPU the stack is measured on: during the throughput run
+the bench only scrapes /metrics (one Redis round trip) twice a second, for the queue
+depths and the count of articles stored or failed, and looks each article up once the
+run is over and its CPU counters are read; the idle run asks about its one article five
+times a second.
 """
 
 import json
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.corpus import ROOT, Article
-from benchmark.measures import depth_by_stage
+from benchmark.measures import depth_by_stage, settled_total
 
 
 def api_key(root: Path = ROOT) -> str:
@@ -135,6 +136,25 @@ def wait_settled(
     return settled
 
 
+def settled_now(client: Client) -> float:
+    """The gateway's count of articles stored or failed so far (one GET /metrics)."""
+    code, raw = client.request("GET", "/metrics")
+    if code != 200:
+        raise RuntimeError(f"GET /metrics: HTTP {code}")
+    return settled_total(raw.decode("utf-8", errors="replace"))
+
+
+def wait_counted(sampler: "QueueSampler", target: float, timeout: float) -> bool:
+    """Until the sampler's scrapes count `target` articles settled (or the timeout): the
+    throughput run asks nothing of the gateway but /metrics while the CPU is measured."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sampler.settled is not None and sampler.settled >= target:
+            return True
+        time.sleep(sampler.interval_s / 2)
+    return False
+
+
 def one_at_a_time(
     client: Client, todo: Sequence[Article], timeout: float, poll_s: float = 0.2
 ) -> Settled:
@@ -158,6 +178,7 @@ class QueueSampler(threading.Thread):
         self.client = client
         self.interval_s = interval_s
         self.samples: list[tuple[float, dict[str, float]]] = []
+        self.settled: float | None = None  # stored + failed, as of the latest scrape
         self.errors = 0
         self._stop_event = threading.Event()
         self.started_at = time.monotonic()
@@ -171,8 +192,9 @@ class QueueSampler(threading.Thread):
             except OSError:
                 code, raw = 0, b""
             if code == 200:
-                depths = depth_by_stage(raw.decode("utf-8", errors="replace"))
-                self.samples.append((round(tick - self.started_at, 3), depths))
+                text = raw.decode("utf-8", errors="replace")
+                self.samples.append((round(tick - self.started_at, 3), depth_by_stage(text)))
+                self.settled = settled_total(text)
             else:
                 self.errors += 1
             self._stop_event.wait(max(0.0, self.interval_s - (time.monotonic() - tick)))

@@ -22,6 +22,7 @@ from benchmark.measures import (
     percentiles,
     prometheus_samples,
     ratio,
+    settled_total,
     split_sections,
     summarise_queues,
 )
@@ -44,9 +45,11 @@ def test_percentiles_stay_within_the_values_and_handle_few_or_none() -> None:
 
 
 class _Snapshot(Collector):
-    def __init__(self, depths: list[tuple[str, str, int]]) -> None:
+    def __init__(
+        self, depths: list[tuple[str, str, int]], counters: dict[str, str] | None = None
+    ) -> None:
         self.snapshot = PipelineSnapshot(
-            counters={}, stage_times={}, queue_depths=depths, in_flight=0,
+            counters=counters or {}, stage_times={}, queue_depths=depths, in_flight=0,
             oldest_queued_at=None, now=0.0,
         )  # fmt: skip
 
@@ -69,6 +72,13 @@ def test_queue_depths_are_read_from_what_the_gateway_serves() -> None:
     )
     text = generate_latest(registry).decode()
     assert depth_by_stage(text) == {"ingest": 0, "language": 4, "entities": 127, "storage": 1}
+
+
+def test_articles_stored_or_failed_are_counted_from_what_the_gateway_serves() -> None:
+    registry = CollectorRegistry()
+    counters = {"accepted": "300", "stored": "250", "failed|entities": "3", "failed|ingest": "1"}
+    registry.register(_Snapshot([], counters))
+    assert settled_total(generate_latest(registry).decode()) == 254
 
 
 def test_prometheus_labels_are_unescaped_and_other_metrics_ignored() -> None:
