@@ -64,8 +64,12 @@ local tag = '|' .. status .. '|'
 if string.find(published, tag, 1, true) then return false end
 redis.call('HSET', KEYS[1], '{published}', published .. tag)
 -- The newest entry this XADD trims: clients behind it missed events (GET /events says so).
-local trimmed = redis.call('XREVRANGE', KEYS[2], '(' .. ARGV[2], '-', 'COUNT', 1)
-if #trimmed > 0 then redis.call('SET', KEYS[4], trimmed[1][1]) end
+-- Asked only when there is one: with no entry older than MINID, XREVRANGE walks the whole
+-- stream (2.5 ms at 9,000 entries, most of Redis's CPU per article); XRANGE does not.
+if #redis.call('XRANGE', KEYS[2], '-', '(' .. ARGV[2], 'COUNT', 1) > 0 then
+  local trimmed = redis.call('XREVRANGE', KEYS[2], '(' .. ARGV[2], '-', 'COUNT', 1)
+  if #trimmed > 0 then redis.call('SET', KEYS[4], trimmed[1][1]) end
+end
 local id = redis.call('XADD', KEYS[2], 'MINID', ARGV[2], '*', unpack(event))
 redis.call('RPUSH', KEYS[3], id)
 redis.call('EXPIRE', KEYS[3], ARGV[3])

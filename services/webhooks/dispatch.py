@@ -7,6 +7,11 @@ wants it (one per webhook and event, whatever happens twice) and sends the deliv
 then it acknowledges the entry (XACK). An entry whose dispatcher died before XACK is
 claimed by another after CLAIM_IDLE_MS (XAUTOCLAIM) and handled again, harmlessly.
 
+Events are read in batches, at most every READ_EVERY_S (a read that returned one event
+per article cost more CPU than the events themselves), and the webhooks' events are
+looked up once per batch: an event no webhook wants costs no PostgreSQL transaction.
+Abandoned entries are claimed every CLAIM_EVERY_S.
+
 The same thread, under a Redis lock shared by the replicas, re-sends deliveries whose
 message was lost (not attempted for VISIBILITY_TIMEOUT past their time), and deletes
 finished deliveries older than WEBHOOK_DELIVERIES_KEEP_DAYS.
@@ -32,7 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.webhooks.delivery import payload
 from shared.db.session import make_engine
-from shared.db.webhooks import add_deliveries, claim_overdue, prune_deliveries
+from shared.db.webhooks import add_deliveries, claim_overdue, prune_deliveries, wanted_events
 from shared.events import STREAM, Event, parse_fields
 from shared.names import TASK_WEBHOOK_DELIVER
 from shared.settings import Settings
@@ -43,7 +48,9 @@ log = logging.getLogger(__name__)
 GROUP = "webhooks"
 BATCH = 100
 READ_BLOCK_MS = 5000
+READ_EVERY_S = 0.25
 CLAIM_IDLE_MS = 60_000
+CLAIM_EVERY_S = 15.0
 SWEEP_LOCK = "newsflow:webhooks-sweeper"
 SWEEP_EVERY_S = 30.0
 PRUNE_EVERY_S = 3600.0
@@ -105,6 +112,7 @@ class Dispatcher:
         self.consumer = consumer
         self._swept_at = 0.0
         self._pruned_at = 0.0
+        self._claimed_at = 0.0
 
     def add(self, event_id: str, event: Event) -> list[str]:
         with self.sessions.begin() as session:
@@ -121,18 +129,36 @@ class Dispatcher:
         self.app.send_task(TASK_WEBHOOK_DELIVER, args=[{"delivery_id": delivery_id}])
 
     def step(self) -> int:
-        """Claim abandoned entries, read new ones, handle and acknowledge them; sweep when
-        due. How many entries were handled."""
-        claimed = self.client.xautoclaim(
-            STREAM, GROUP, self.consumer, min_idle_time=CLAIM_IDLE_MS, start_id="0-0", count=BATCH
-        )
-        entries = [(str(i), dict(f)) for i, f in (claimed[1] if claimed else []) if f]
+        """Claim abandoned entries when due, else read new ones; handle and acknowledge
+        them; sweep when due. How many entries were handled."""
+        entries: list[Entry] = []
+        now = time.monotonic()
+        if now - self._claimed_at >= CLAIM_EVERY_S:
+            self._claimed_at = now
+            claimed = self.client.xautoclaim(
+                STREAM,
+                GROUP,
+                self.consumer,
+                min_idle_time=CLAIM_IDLE_MS,
+                start_id="0-0",
+                count=BATCH,
+            )
+            entries = [(str(i), dict(f)) for i, f in (claimed[1] if claimed else []) if f]
         if not entries:
             answer = self.client.xreadgroup(
                 GROUP, self.consumer, {STREAM: ">"}, count=BATCH, block=READ_BLOCK_MS
             )
             entries = read_entries(answer)
-        done = handle(entries, self.add, self.send)
+        wanted: set[str] | None = None
+
+        def add(event_id: str, event: Event) -> list[str]:
+            nonlocal wanted
+            if wanted is None:
+                with self.sessions.begin() as session:
+                    wanted = wanted_events(session)
+            return self.add(event_id, event) if event.status in wanted else []
+
+        done = handle(entries, add, self.send)
         if done:
             self.client.xack(STREAM, GROUP, *done)  # type: ignore[no-untyped-call]
         self.sweep()
@@ -170,7 +196,10 @@ class Dispatcher:
                 if not ready:
                     ensure_group(self.client)
                     ready = True
-                self.step()
+                started = time.monotonic()
+                if self.step() < BATCH:
+                    # Let events gather: one read per batch, not one per event.
+                    time.sleep(max(0.0, READ_EVERY_S - (time.monotonic() - started)))
             except redis.exceptions.ResponseError as exc:
                 if "NOGROUP" in str(exc):
                     ready = False  # the stream or the group is gone (Redis data lost)

@@ -52,6 +52,11 @@ def delete_webhook(session: Session, webhook_id: str) -> bool:
 # --- deliveries -------------------------------------------------------------------------
 
 
+def wanted_events(session: Session) -> set[str]:
+    """The events some webhook wants (one query: the dispatcher asks once per batch)."""
+    return {event for events in session.scalars(select(Webhook.events)) for event in events}
+
+
 def add_deliveries(
     session: Session,
     event_id: str,

@@ -208,3 +208,58 @@ def test_only_final_events_make_deliveries_and_every_entry_is_acknowledged() -> 
     assert acked == ["1-0", "2-0", "3-0", "4-0"]
     assert added == [("2-0", "stored"), ("3-0", "failed")]
     assert sent == ["delivery-of-2-0", "delivery-of-3-0"]
+
+
+def test_the_dispatcher_asks_postgresql_once_per_batch_and_only_for_wanted_events(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch of events costs one lookup of what the webhooks want; an event none wants
+    costs no delivery transaction; abandoned entries are claimed on the first round, not
+    on every one."""
+    from contextlib import nullcontext
+    from datetime import UTC, datetime
+    from typing import Any
+
+    from services.webhooks import dispatch
+
+    at = datetime(2026, 11, 30, tzinfo=UTC)
+    events = [
+        ("1-0", event_fields(Event(article_id="a" * 32, status="ingested", stage="ingest", at=at))),
+        ("2-0", event_fields(Event(article_id="a" * 32, status="stored", stage="storage", at=at))),
+        ("3-0", event_fields(Event(article_id="b" * 32, status="failed", stage="entities", at=at))),
+    ]
+
+    class Redis:
+        def __init__(self) -> None:
+            self.claims = 0
+            self.acked: list[str] = []
+
+        def xautoclaim(self, *args: Any, **kwargs: Any) -> list[Any]:
+            self.claims += 1
+            return ["0-0", [], []]
+
+        def xreadgroup(self, *args: Any, **kwargs: Any) -> list[Any]:
+            return [["newsflow:events", events]]
+
+        def xack(self, stream: str, group: str, *ids: str) -> int:
+            self.acked += ids
+            return len(ids)
+
+    lookups: list[int] = []
+    monkeypatch.setattr(dispatch, "wanted_events", lambda session: lookups.append(1) or {"stored"})
+    client = Redis()
+    dispatcher = dispatch.Dispatcher(
+        app=None,  # type: ignore[arg-type]
+        client=client,  # type: ignore[arg-type]
+        sessions=type("S", (), {"begin": staticmethod(nullcontext)})(),  # type: ignore[arg-type]
+        settings=None,  # type: ignore[arg-type]
+        consumer="test",
+    )
+    added: list[str] = []
+    monkeypatch.setattr(dispatcher, "add", lambda eid, ev: added.append(eid) or [])
+    monkeypatch.setattr(dispatcher, "sweep", lambda: None)
+    assert dispatcher.step() == 3
+    assert added == ["2-0"]  # `failed` is wanted by no webhook, `ingested` is not final
+    assert lookups == [1] and client.acked == ["1-0", "2-0", "3-0"]
+    dispatcher.step()
+    assert client.claims == 1  # not claimed again until CLAIM_EVERY_S has passed
