@@ -6,8 +6,9 @@ How it works:
 - **In the worker's main process** (`batching_strategy`, the entities task's Celery
   Strategy): Celery's own strategy turns each message into a request as usual, but hands it
   to a `BatchBuffer` instead of the pool. The buffer holds up to ENTITIES_BATCH_SIZE
-  requests, or ENTITIES_BATCH_WAIT_MS after the first one (a timer on the consumer's event
-  loop), then sends them all to the pool in their order, each as its own job. The first job
+  requests, or, ENTITIES_BATCH_WAIT_MS after the first one (a timer on the consumer's event
+  loop), as many as came while the pool had nothing else to do, then sends them all to
+  the pool in their order, each as its own job. The first job
   of a batch also carries the other articles' messages (`BATCH_KEY` in its request).
 - **In the pool process**, the first job runs NER for the whole batch at once
   (`prefetch`: one nlp.pipe per model) and keeps the results by model and text
@@ -156,7 +157,13 @@ def batch_messages(request: Any) -> list[dict[str, Any]]:
 
 class BatchBuffer:
     """In the worker's main process: requests wait here until `size` of them are in, or
-    `wait_s` after the first, then go to the pool in order, each as its own job."""
+    until the pool has nothing left to do, checked `wait_s` after the first and every
+    `wait_s` after that; then they go to the pool in order, each as its own job.
+
+    While the pool still runs earlier jobs (`busy`: requests handed over and not finished),
+    a batch keeps growing: its articles could not start sooner anyway, and a timer alone
+    (the first version) flushed batches of two under load, as acknowledgements let new
+    messages in one at a time."""
 
     def __init__(
         self,
@@ -164,11 +171,13 @@ class BatchBuffer:
         wait_s: float,
         handle: Callable[[Any], Any],
         call_after: Callable[..., Any],
+        busy: Callable[[], int] = lambda: 0,
     ) -> None:
         self.size = size
         self.wait_s = wait_s
         self.handle = handle
         self.call_after = call_after
+        self.busy = busy
         self.waiting: list[Any] = []
         self._timer: Any = None
 
@@ -177,7 +186,14 @@ class BatchBuffer:
         if len(self.waiting) >= self.size:
             self.flush()
         elif self._timer is None:
-            self._timer = self.call_after(self.wait_s, self.flush)
+            self._timer = self.call_after(self.wait_s, self._waited)
+
+    def _waited(self) -> None:
+        self._timer = None
+        if self.waiting and self.busy() > 0:
+            self._timer = self.call_after(self.wait_s, self._waited)  # the pool is at work
+            return
+        self.flush()
 
     def flush(self) -> None:
         if self._timer is not None:
@@ -223,11 +239,18 @@ def batching_strategy(task: Any, app: Any, consumer: Any, **kwargs: Any) -> Any:
             extra={"batch_size": settings.entities_batch_size, "processes": processes},
         )
         return default(task, app, consumer, **kwargs)
+    from celery.worker import state
+
+    def busy() -> int:
+        # Requests received and not finished (celery.worker.state), less those waiting here.
+        return len(state.reserved_requests) - len(buffer.waiting)
+
     buffer = BatchBuffer(
         settings.entities_batch_size,
         settings.entities_batch_wait_ms / 1000,
         consumer.on_task_request,
         consumer.timer.call_after,
+        busy,
     )
     log.info(
         "entities batching on",

@@ -59,10 +59,10 @@ class FakeTimer:
         self.cancelled += 1
 
 
-def buffer(size: int) -> tuple[BatchBuffer, list[FakeRequest], FakeTimer]:
+def buffer(size: int, busy: int = 0) -> tuple[BatchBuffer, list[FakeRequest], FakeTimer]:
     handled: list[FakeRequest] = []
     timer = FakeTimer()
-    return BatchBuffer(size, 0.02, handled.append, timer.call_after), handled, timer
+    return BatchBuffer(size, 0.02, handled.append, timer.call_after, lambda: busy), handled, timer
 
 
 def test_a_full_batch_goes_to_the_pool_at_once_in_order_the_first_carrying_the_others() -> None:
@@ -90,6 +90,19 @@ def test_a_batch_that_does_not_fill_goes_when_the_wait_is_over() -> None:
     assert first.request_dict[BATCH_KEY] == [{"id": "b"}]
     buf.add(FakeRequest({"id": "c"}))
     assert len(timer.calls) == 2  # the next batch starts its own wait
+
+
+def test_a_batch_keeps_growing_while_the_pool_is_at_work_and_goes_once_it_is_idle() -> None:
+    buf, handled, timer = buffer(8, busy=3)
+    first, second = FakeRequest({"id": "a"}), FakeRequest({"id": "b"})
+    buf.add(first)
+    timer.calls[-1][1]()  # the wait is over, but the pool still runs 3 jobs
+    assert handled == [] and len(timer.calls) == 2  # waits again
+    buf.add(second)
+    buf.busy = lambda: 0  # the pool is done
+    timer.calls[-1][1]()
+    assert handled == [first, second]
+    assert first.request_dict[BATCH_KEY] == [{"id": "b"}]
 
 
 def test_an_article_alone_carries_no_batch() -> None:
