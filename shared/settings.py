@@ -193,8 +193,7 @@ class Settings(BaseSettings):
         8,
         ge=1,
         le=64,
-        description="Most articles whose NER runs in one nlp.pipe call (1: no batching; "
-        "only with ENTITIES_CONCURRENCY=1)",
+        description="Most articles whose NER runs in one nlp.pipe call (1: no batching)",
     )
     entities_batch_wait_ms: int = Field(
         20,

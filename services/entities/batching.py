@@ -29,9 +29,11 @@ Why this is safe (at least once, nothing lost, one article never fails another):
   never take part in a batch again: an article that kills its worker can only kill itself.
 - Retries (an ETA) and rate-limited tasks go to the pool at once, alone, as before.
 
-Batching needs one pool process (ENTITIES_CONCURRENCY=1, the default: the worker scales by
-containers): with more, a batch's results would land in one process and its articles run
-in others, so it is off there.
+With several pool processes (ENTITIES_CONCURRENCY), a batch is cut in one part per
+process, and the parts' first jobs go to the pool ahead of the rest: each process runs one
+part's NER before it takes any other job of the batch. As the other jobs may then run in
+either process, the results are also kept in Redis for a few minutes (`SharedResults`,
+taken once); with one process they stay in it.
 
 celery-batches was weighed and not used: it hands a whole batch to one task call, so the
 per-article retries, failure records, time limits and redelivery of the base task
@@ -45,6 +47,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from pydantic import TypeAdapter
 from spacy.language import Language
 
 from services.entities.extract import (
@@ -64,6 +67,8 @@ log = logging.getLogger(__name__)
 BATCH_KEY = "newsflow_batch"
 # Results kept for articles of a batch whose jobs have not come yet.
 PREFETCH_CAPACITY = 256
+# How long a result shared between pool processes waits for its article's job.
+SHARED_RESULTS_TTL_S = 600
 
 
 def result_key(nlp: Language, text: str) -> str:
@@ -72,11 +77,42 @@ def result_key(nlp: Language, text: str) -> str:
     return f"{model_package_name(nlp)}:{nlp.meta.get('version', '')}:{digest.hexdigest()}"
 
 
-class PrefetchedEntities:
-    """A pool process's results of batched NER, each taken once by its article's job."""
+_ENTITIES = TypeAdapter(list[Entity])
 
-    def __init__(self, capacity: int = PREFETCH_CAPACITY) -> None:
+
+class SharedResults:
+    """Batch results in Redis, for the worker's other pool processes (ENTITIES_CONCURRENCY
+    above 1): an article of a batch may run in another process than the batch's NER."""
+
+    PREFIX = "newsflow:ner-batch:"
+
+    def __init__(self, client: Any, ttl_s: int) -> None:
+        self.client = client
+        self.ttl_s = ttl_s
+
+    def put_many(self, results: Mapping[str, list[Entity]]) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for key, entities in results.items():
+            pipe.set(self.PREFIX + key, _ENTITIES.dump_json(entities), ex=self.ttl_s)
+        pipe.execute()
+
+    def take(self, key: str) -> list[Entity] | None:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.get(self.PREFIX + key)
+        pipe.delete(self.PREFIX + key)
+        raw = pipe.execute()[0]
+        return None if raw is None else _ENTITIES.validate_json(raw)
+
+
+class PrefetchedEntities:
+    """A pool process's results of batched NER, each taken once by its article's job; with
+    `shared`, also handed to the worker's other pool processes through Redis."""
+
+    def __init__(
+        self, capacity: int = PREFETCH_CAPACITY, shared: SharedResults | None = None
+    ) -> None:
         self.capacity = capacity
+        self.shared = shared
         self._results: OrderedDict[str, list[Entity]] = OrderedDict()
         self.hits = 0
         self.misses = 0
@@ -90,8 +126,23 @@ class PrefetchedEntities:
         while len(self._results) > self.capacity:
             self._results.popitem(last=False)  # an article that went elsewhere
 
+    def put_batch(self, results: Mapping[str, list[Entity]]) -> None:
+        """A batch's results: here, and for the other pool processes when shared."""
+        for key, entities in results.items():
+            self.put(key, entities)
+        if self.shared is not None and results:
+            try:
+                self.shared.put_many(results)
+            except Exception:  # Redis down: the other processes compute theirs alone
+                log.warning("could not share the batch's NER results", exc_info=True)
+
     def take(self, key: str) -> list[Entity] | None:
         found = self._results.pop(key, None)
+        if found is None and self.shared is not None:
+            try:
+                found = self.shared.take(key)
+            except Exception:
+                log.warning("could not read a shared NER result", exc_info=True)
         if found is None:
             self.misses += 1
         else:
@@ -134,18 +185,22 @@ def prefetch(
 ) -> int:
     """Run each model once (nlp.pipe) over its texts and keep the results; how many. A
     failure drops the batch's results: every article then runs its model alone."""
-    done = 0
+    results: dict[str, list[Entity]] = {}
     for model, texts in by_model.items():
         try:
             nlp = load(model)
-            for text, doc in zip(texts, nlp.pipe(texts, batch_size=len(texts)), strict=True):
-                into.put(result_key(nlp, text), spans_entities(doc, text, 0))
-                done += 1
+            found = {
+                result_key(nlp, text): spans_entities(doc, text, 0)
+                for text, doc in zip(texts, nlp.pipe(texts, batch_size=len(texts)), strict=True)
+            }
         except Exception:
             # Including a soft time limit: the first job's own article is then computed
             # alone, inside what is left of its limit, and fails on its own if it must.
             log.warning("batched NER failed; its articles run alone", exc_info=True)
-    return done
+            continue
+        results.update(found)
+    into.put_batch(results)
+    return len(results)
 
 
 def batch_messages(request: Any) -> list[dict[str, Any]]:
@@ -172,12 +227,14 @@ class BatchBuffer:
         handle: Callable[[Any], Any],
         call_after: Callable[..., Any],
         busy: Callable[[], int] = lambda: 0,
+        processes: int = 1,
     ) -> None:
         self.size = size
         self.wait_s = wait_s
         self.handle = handle
         self.call_after = call_after
         self.busy = busy
+        self.processes = processes
         self.waiting: list[Any] = []
         self._timer: Any = None
 
@@ -190,7 +247,7 @@ class BatchBuffer:
 
     def _waited(self) -> None:
         self._timer = None
-        if self.waiting and self.busy() > 0:
+        if self.waiting and self.busy() >= self.processes:
             self._timer = self.call_after(self.wait_s, self._waited)  # the pool is at work
             return
         self.flush()
@@ -202,13 +259,17 @@ class BatchBuffer:
         batch, self.waiting = self.waiting, []
         if not batch:
             return
-        if len(batch) > 1:
-            batch[0].request_dict[BATCH_KEY] = [
-                request.args[0]
-                for request in batch[1:]
-                if request.args and isinstance(request.args[0], dict)
-            ]
-        for request in batch:
+        # One part per pool process, their first jobs ahead of the rest: each process takes
+        # one first job (it runs its part's NER) before any other job of the batch.
+        parts = [batch[i :: self.processes] for i in range(min(self.processes, len(batch)))]
+        for part in parts:
+            if len(part) > 1:
+                part[0].request_dict[BATCH_KEY] = [
+                    request.args[0]
+                    for request in part[1:]
+                    if request.args and isinstance(request.args[0], dict)
+                ]
+        for request in [part[0] for part in parts] + [r for part in parts for r in part[1:]]:
             self.handle(request)
 
 
@@ -233,11 +294,8 @@ def batching_strategy(task: Any, app: Any, consumer: Any, **kwargs: Any) -> Any:
 
     settings = get_settings()
     processes = int(getattr(consumer.pool, "limit", None) or settings.worker_concurrency)
-    if settings.entities_batch_size <= 1 or processes > 1:
-        log.info(
-            "entities batching off",
-            extra={"batch_size": settings.entities_batch_size, "processes": processes},
-        )
+    if settings.entities_batch_size <= 1:
+        log.info("entities batching off", extra={"batch_size": settings.entities_batch_size})
         return default(task, app, consumer, **kwargs)
     from celery.worker import state
 
@@ -251,12 +309,14 @@ def batching_strategy(task: Any, app: Any, consumer: Any, **kwargs: Any) -> Any:
         consumer.on_task_request,
         consumer.timer.call_after,
         busy,
+        processes,
     )
     log.info(
         "entities batching on",
         extra={
             "batch_size": settings.entities_batch_size,
             "wait_ms": settings.entities_batch_wait_ms,
+            "processes": processes,
         },
     )
     return default(task, app, _Intercepted(consumer, buffer.add), **kwargs)

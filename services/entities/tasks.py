@@ -7,7 +7,9 @@ from spacy.language import Language
 
 from services.entities.batching import (
     PREFETCHED,
+    SHARED_RESULTS_TTL_S,
     PrefetchedEntities,
+    SharedResults,
     batch_messages,
     batchable_texts,
     prefetch,
@@ -121,6 +123,8 @@ def extract(self: EntitiesTask, message: dict[str, Any]) -> None:
     self.batched = 0
     settings = get_settings()
     envelope = ArticleEnvelope.from_message(message)
+    if PREFETCHED.shared is None and settings.worker_concurrency > 1:
+        PREFETCHED.shared = SharedResults(self.status.client, SHARED_RESULTS_TTL_S)
     others = batch_messages(self.request)
     # A delivery that follows one which never finished runs alone (services/entities/
     # batching.py: an article that kills its worker can only kill itself).

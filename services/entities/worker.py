@@ -1,9 +1,9 @@
 """Celery app of the entities worker: `celery -A services.entities.worker worker`.
 
 spaCy is the heavy stage: one task at a time per process. With batching on
-(ENTITIES_BATCH_SIZE > 1, services/entities/batching.py) the worker reserves two batches'
-worth of messages (prefetch 2 x ENTITIES_BATCH_SIZE: one batch runs while the next fills);
-without it, one message (prefetch 1), so a slow article never holds others hostage here.
+(ENTITIES_BATCH_SIZE > 1, services/entities/batching.py) each pool process reserves two
+batches' worth of messages (prefetch 2 x ENTITIES_BATCH_SIZE: one batch runs while the next
+fills); without it, one message (prefetch 1), so a slow article never holds others hostage.
 
 Its queues come from settings, not from the command line: at start-up the worker consumes
 Settings.entities_queues() (ENTITIES_LANGUAGES, ENTITIES_ROUTED_LANGUAGES), replacing any
@@ -21,18 +21,15 @@ from shared.settings import get_settings
 from shared.worker_health import startup_deadline
 
 
-def prefetch_multiplier(batch_size: int, concurrency: int) -> int:
-    """Messages reserved per pool process: two batches when batching (one pool process
-    and a batch size above 1), else one."""
-    return 2 * batch_size if batch_size > 1 and concurrency == 1 else 1
+def prefetch_multiplier(batch_size: int) -> int:
+    """Messages reserved per pool process: two batches when batching, else one."""
+    return 2 * batch_size if batch_size > 1 else 1
 
 
 app = create_celery_app(
     "entities",
     include=["services.entities.tasks"],
-    worker_prefetch_multiplier=prefetch_multiplier(
-        get_settings().entities_batch_size, get_settings().worker_concurrency
-    ),
+    worker_prefetch_multiplier=prefetch_multiplier(get_settings().entities_batch_size),
 )
 log = logging.getLogger(__name__)
 

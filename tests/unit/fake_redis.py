@@ -75,7 +75,8 @@ class FakeRedis:
     # --- commands (called through __getattr__ or a pipeline) ------------------------------
 
     def _set(self, key: str, value: Any, ex: int | None = None) -> bool:
-        self.data[key] = str(value)
+        # As a client with decode_responses reads it back.
+        self.data[key] = value.decode() if isinstance(value, bytes) else str(value)
         return True
 
     def _get(self, key: str) -> str | None:

@@ -125,9 +125,42 @@ def test_the_batch_is_taken_off_the_request_so_a_retry_does_not_carry_it() -> No
 
 
 def test_the_worker_reserves_two_batches_only_when_it_batches() -> None:
-    assert prefetch_multiplier(8, concurrency=1) == 16
-    assert prefetch_multiplier(1, concurrency=1) == 1
-    assert prefetch_multiplier(8, concurrency=2) == 1  # batching is off with 2 processes
+    assert prefetch_multiplier(8) == 16
+    assert prefetch_multiplier(1) == 1
+
+
+def test_with_two_pool_processes_each_takes_the_first_job_of_its_part_first() -> None:
+    handled: list[FakeRequest] = []
+    timer = FakeTimer()
+    buf = BatchBuffer(5, 0.02, handled.append, timer.call_after, lambda: 0, processes=2)
+    requests = [FakeRequest({"id": f"a{i}"}) for i in range(5)]
+    for request in requests:
+        buf.add(request)
+    assert [r.args[0]["id"] for r in handled] == ["a0", "a1", "a2", "a4", "a3"]
+    assert requests[0].request_dict[BATCH_KEY] == [{"id": "a2"}, {"id": "a4"}]
+    assert requests[1].request_dict[BATCH_KEY] == [{"id": "a3"}]
+    # A part of one article carries nothing; the wait goes on while both processes work.
+    buf = BatchBuffer(8, 0.02, handled.append, timer.call_after, lambda: 2, processes=2)
+    buf.add(FakeRequest({"id": "b"}))
+    timer.calls[-1][1]()
+    assert buf.waiting and len(handled) == 5
+
+
+def test_results_shared_between_pool_processes_are_taken_once() -> None:
+    from services.entities.batching import SharedResults
+    from shared.envelope import Entity
+    from tests.unit.fake_redis import FakeRedis
+
+    client = FakeRedis()
+    entity = Entity(text="Paris", label="LOC", model_label="LOC", start=0, end=5)
+    here = PrefetchedEntities(shared=SharedResults(client, ttl_s=60))
+    here.put_batch({"k1": [entity], "k2": []})
+    other = PrefetchedEntities(shared=SharedResults(client, ttl_s=60))  # another process
+    assert other.take("k1") == [entity]
+    assert other.take("k1") is None  # taken once
+    assert here.take("k2") == []  # from its own memory first
+    client.down = True  # Redis unreachable: a miss, computed alone, never an error
+    assert other.take("k2") is None
 
 
 def test_a_result_is_taken_once_and_the_oldest_go_when_full() -> None:
