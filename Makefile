@@ -48,15 +48,18 @@ ps: ## Show the containers and their health
 	$(COMPOSE) ps
 
 # One run: the in-process ceiling, then the running stack, on the same corpus (benchmark/):
-# CORPUS=french (seeds/) or multilingual (news and sentences of EVAL_DATA, read in place).
-CORPUS ?= french
-bench: venv ## Ceiling vs running stack on one corpus: ratio, overhead, CPU and memory per container, latency idle/loaded, queue depths (make up first; N=200 CORPUS=french|multilingual)
+# CORPUS: french (seeds/), multilingual (news and sentences of EVAL_DATA, read in place), or
+# both (the default), one after the other; build/bench-<corpus>.json and .png each.
+CORPUS ?= french multilingual
+bench: venv ## Ceiling vs running stack per corpus: ratio, overhead, CPU and memory per container, latency idle/loaded, queue depths (make up first; N=200 CORPUS="french multilingual")
 	@mkdir -p build
-	@$(VENV)/bin/python scripts/ceiling.py -n $(or $(N),200) --corpus $(CORPUS) --eval-data $(EVAL_DATA) \
-		--json build/bench-ceiling.json
-	@$(VENV)/bin/python scripts/bench.py --url $(GATEWAY_URL) -n $(or $(N),200) --corpus $(CORPUS) \
-		--eval-data $(EVAL_DATA) --ceiling build/bench-ceiling.json --json build/bench.json \
-		--plot build/bench-queues.png
+	@for corpus in $(CORPUS); do \
+	  $(VENV)/bin/python scripts/ceiling.py -n $(or $(N),200) --corpus $$corpus --eval-data $(EVAL_DATA) \
+	    --json build/bench-ceiling-$$corpus.json && \
+	  $(VENV)/bin/python scripts/bench.py --url $(GATEWAY_URL) -n $(or $(N),200) --corpus $$corpus \
+	    --eval-data $(EVAL_DATA) --ceiling build/bench-ceiling-$$corpus.json \
+	    --json build/bench-$$corpus.json --plot build/bench-queues-$$corpus.png || exit 1; \
+	done
 
 seed: ## Submit seeds/* and print each article's status, language and entity count
 	@$(PYTHON) scripts/seed.py --url $(GATEWAY_URL) seeds/*.txt

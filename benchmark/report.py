@@ -1,4 +1,4 @@
-"""The bench's result: one JSON document (build/bench.json) and the table printed from it.
+"""The bench's result: one JSON document (build/bench-<corpus>.json) and the table printed from it.
 
 Both are pure: `result` assembles what a run measured, `render` prints any such document,
 so a table can be printed again from an old JSON (python -m benchmark --render FILE).
