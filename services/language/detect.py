@@ -892,6 +892,25 @@ def alphabet_confirms(text: str, code: str, closest: str) -> bool:
     return bool(used) and used <= set(ALPHABETS[code]) and not used <= set(ALPHABETS[closest])
 
 
+def _window_counts(parts: Sequence[str]) -> dict[str, int] | None:
+    """lingua's top code per window, counted; None once a langdetect language (or "und")
+    holds over WINDOW_MIN_SHARE of the windows (lingua_only_language then says None
+    whatever the rest say). Stops early, the counts partial, once no code can pass that
+    share any more (lingua_only_language then looks only at the letters). lingua over all
+    its languages is the dearest call of the stage: windows not asked change no answer."""
+    counts: dict[str, int] = defaultdict(int)
+    share = WINDOW_MIN_SHARE * len(parts)
+    known = set(_codes())
+    for done, part in enumerate(parts, 1):
+        code = (_lingua_top(part) or (UNDETERMINED, 0.0))[0]
+        counts[code] += 1
+        if counts[code] > share and (code in known or code == UNDETERMINED):
+            return None
+        if max(counts.values()) + len(parts) - done <= share:
+            break
+    return counts
+
+
 def lingua_only_language(text: str, closest: str | None = None) -> tuple[str, float] | None:
     """A language langdetect lacks that lingua names confidently for the text and for
     most of its windows of words (the plurality, over half of them), or for the text
@@ -900,12 +919,12 @@ def lingua_only_language(text: str, closest: str | None = None) -> tuple[str, fl
     top = _lingua_top(text)
     if top is None or top[1] < LINGUA_ONLY_MIN_CONFIDENCE:
         return None
-    code = top[0]
+    code, confidence = top
     parts = windows(text)
     if len(parts) > 1:
-        counts: dict[str, int] = defaultdict(int)
-        for part in parts:
-            counts[(_lingua_top(part) or (UNDETERMINED, 0.0))[0]] += 1
+        counts = _window_counts(parts)
+        if counts is None:
+            return None
         code = min(counts, key=lambda c: (-counts[c], c))
         if counts[code] <= WINDOW_MIN_SHARE * len(parts):
             if (
@@ -915,9 +934,11 @@ def lingua_only_language(text: str, closest: str | None = None) -> tuple[str, fl
             ):
                 return top[0], round(top[1], 4)
             return None
+        if code != top[0]:
+            confidence = counts[code] / len(parts)
     if code in set(_codes()) or code == UNDETERMINED:
         return None
-    return code, round(top[1] if code == top[0] else counts[code] / len(parts), 4)
+    return code, round(confidence, 4)
 
 
 def verify(text: str, code: str, confidence: float) -> tuple[str, float, str | None]:
