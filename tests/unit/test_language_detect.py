@@ -482,3 +482,32 @@ def test_lingua_only_language_asks_no_window_once_the_answer_is_settled(
     asked = _scripted_lingua(monkeypatch, ("sn", 0.99), ["id"] + ["yo"] * 6 + ["id"] * 3)
     assert detect.lingua_only_language(text, "id") == ("yo", 0.6)
     assert len(asked) == 1 + 10
+
+
+def test_lingua_skips_a_sentence_langdetect_is_certain_is_in_the_documents_language(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[str] = []
+    original = detect.lingua_probabilities
+
+    def counting(text: str, *, all_languages: bool = False) -> dict[str, float]:
+        if not all_languages:
+            asked.append(text)
+        return original(text, all_languages=all_languages)
+
+    monkeypatch.setattr(detect, "lingua_probabilities", counting)
+    assert letter_count(FR_1) < detect.LANGDETECT_ALONE_LETTERS
+    assert detect.certain_language([FR_1, FR_2, EN_FOOTER]) == "fr"
+    result = detect_language([FR_1, FR_2, EN_FOOTER])
+    assert [p.code for p in result.paragraphs] == ["fr", "fr", "en"]
+    assert asked == [EN_FOOTER]  # the foreign line is still scored by both detectors
+    # Alone, the same sentence has no document to agree with: both detectors.
+    asked.clear()
+    assert detect_language([FR_1]).code == "fr"
+    assert asked == [FR_1]
+    # No language holds over half of the letters: every sentence is scored by both.
+    asked.clear()
+    paragraphs = [FR_1, DE_1, f"{EN_FOOTER} {EN_FOOTER}"]
+    assert detect.certain_language(paragraphs) is None
+    detect_language(paragraphs)
+    assert asked == paragraphs
