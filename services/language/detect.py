@@ -11,7 +11,8 @@ paragraph (a weighted product of their probabilities, measured with make eval):
 - lingua in low-accuracy mode (trigram models, about 1 ms a call, ~100 MB): better on
   single words and word pairs, so it weighs more on short texts. A long paragraph on
   which langdetect is already certain is not given to lingua
-  (LANGDETECT_ALONE_LETTERS): there the two agree, and lingua is the dearer.
+  (LANGDETECT_ALONE_LETTERS): there the two agree, and lingua is the dearer; nor is a
+  sentence langdetect is as sure is in the document's language (AGREED_ALONE_LETTERS).
 
 Both are deterministic, so the same text gives the same code and confidence in
 every process. The document language is a length-weighted vote of its paragraphs.
@@ -217,6 +218,11 @@ _WEIGHT_LONG = 0.5
 # the two agree): it gets langdetect's answer. make eval figures were checked unchanged.
 LANGDETECT_ALONE_LETTERS = 200
 LANGDETECT_ALONE_PROBABILITY = 0.9999
+# A shorter paragraph (from this many letters: a sentence) on which langdetect is as sure
+# is not scored by lingua either when its language is the document's, the one langdetect
+# is that sure of on over half of the document's letters (certain_language): the body of
+# an article agrees with itself; a foreign line is still scored by both.
+AGREED_ALONE_LETTERS = 30
 # A prior's weight for languages outside the expected set (1.0 inside it).
 PRIOR_OUTSIDE = 0.05
 
@@ -254,22 +260,53 @@ def combine(
 
 
 def _best_language(
-    text: str, seed: int, expected: Sequence[str] | None = None
+    text: str, seed: int, expected: Sequence[str] | None = None, agreed: str | None = None
 ) -> tuple[str, float] | None:
-    """Top (code, probability) for text, or None when nothing can decide."""
+    """Top (code, probability) for text, or None when nothing can decide. `agreed`: the
+    document's language by langdetect (certain_language), see AGREED_ALONE_LETTERS."""
     letters = letter_count(text)
-    langdetect = langdetect_probabilities(text, seed)
-    certain = (
+    langdetect = _langdetect_cached(text, seed)
+    top = min(langdetect, key=lambda c: (-langdetect[c], c)) if langdetect else None
+    certain = top is not None and langdetect[top] >= LANGDETECT_ALONE_PROBABILITY
+    alone = certain and (
         letters >= LANGDETECT_ALONE_LETTERS
-        and max(langdetect.values(), default=0.0) >= LANGDETECT_ALONE_PROBABILITY
+        or (agreed is not None and top == agreed and letters >= AGREED_ALONE_LETTERS)
     )
-    lingua = {} if certain else lingua_probabilities(text)
+    lingua = {} if alone else lingua_probabilities(text)
     probabilities = combine(langdetect, lingua, letters, expected)
     if not probabilities:
         return None
     # Highest probability; ties (rare) to the lower code: deterministic.
     code = min(probabilities, key=lambda c: (-probabilities[c], c))
     return code, round(probabilities[code], 4)
+
+
+@lru_cache(maxsize=256)
+def _langdetect_cached(text: str, seed: int) -> dict[str, float]:
+    """langdetect_probabilities, kept for the paragraphs in hand (certain_language asks
+    first, _best_language then). Read only."""
+    return langdetect_probabilities(text, seed)
+
+
+def certain_language(paragraphs: Sequence[str], seed: int = 0) -> str | None:
+    """The language langdetect is certain of (LANGDETECT_ALONE_PROBABILITY) on over half
+    of the document's letters, else None."""
+    weights: dict[str, int] = defaultdict(int)
+    total = 0
+    for text in paragraphs:
+        letters = letter_count(text)
+        total += letters
+        if letters < AGREED_ALONE_LETTERS:
+            continue
+        probabilities = _langdetect_cached(text, seed)
+        if probabilities:
+            code = min(probabilities, key=lambda c: (-probabilities[c], c))
+            if probabilities[code] >= LANGDETECT_ALONE_PROBABILITY:
+                weights[code] += letters
+    for code, letters in weights.items():
+        if 2 * letters > total:
+            return code
+    return None
 
 
 # --- honesty: is the best language really the text's language? -----------------------------
@@ -892,6 +929,25 @@ def alphabet_confirms(text: str, code: str, closest: str) -> bool:
     return bool(used) and used <= set(ALPHABETS[code]) and not used <= set(ALPHABETS[closest])
 
 
+def _window_counts(parts: Sequence[str]) -> dict[str, int] | None:
+    """lingua's top code per window, counted; None once a langdetect language (or "und")
+    holds over WINDOW_MIN_SHARE of the windows (lingua_only_language then says None
+    whatever the rest say). Stops early, the counts partial, once no code can pass that
+    share any more (lingua_only_language then looks only at the letters). lingua over all
+    its languages is the dearest call of the stage: windows not asked change no answer."""
+    counts: dict[str, int] = defaultdict(int)
+    share = WINDOW_MIN_SHARE * len(parts)
+    known = set(_codes())
+    for done, part in enumerate(parts, 1):
+        code = (_lingua_top(part) or (UNDETERMINED, 0.0))[0]
+        counts[code] += 1
+        if counts[code] > share and (code in known or code == UNDETERMINED):
+            return None
+        if max(counts.values()) + len(parts) - done <= share:
+            break
+    return counts
+
+
 def lingua_only_language(text: str, closest: str | None = None) -> tuple[str, float] | None:
     """A language langdetect lacks that lingua names confidently for the text and for
     most of its windows of words (the plurality, over half of them), or for the text
@@ -900,12 +956,12 @@ def lingua_only_language(text: str, closest: str | None = None) -> tuple[str, fl
     top = _lingua_top(text)
     if top is None or top[1] < LINGUA_ONLY_MIN_CONFIDENCE:
         return None
-    code = top[0]
+    code, confidence = top
     parts = windows(text)
     if len(parts) > 1:
-        counts: dict[str, int] = defaultdict(int)
-        for part in parts:
-            counts[(_lingua_top(part) or (UNDETERMINED, 0.0))[0]] += 1
+        counts = _window_counts(parts)
+        if counts is None:
+            return None
         code = min(counts, key=lambda c: (-counts[c], c))
         if counts[code] <= WINDOW_MIN_SHARE * len(parts):
             if (
@@ -915,9 +971,11 @@ def lingua_only_language(text: str, closest: str | None = None) -> tuple[str, fl
             ):
                 return top[0], round(top[1], 4)
             return None
+        if code != top[0]:
+            confidence = counts[code] / len(parts)
     if code in set(_codes()) or code == UNDETERMINED:
         return None
-    return code, round(top[1] if code == top[0] else counts[code] / len(parts), 4)
+    return code, round(confidence, 4)
 
 
 def verify(text: str, code: str, confidence: float) -> tuple[str, float, str | None]:
@@ -952,15 +1010,17 @@ def explain_paragraph(
     min_confidence: float = 0.2,
     seed: int = 0,
     expected: Sequence[str] | None = None,
+    agreed: str | None = None,
 ) -> tuple[str, float, str | None]:
-    """(code, confidence, None), or ("und", 0.0, reason): see detect_paragraph."""
+    """(code, confidence, None), or ("und", 0.0, reason): see detect_paragraph. `agreed`:
+    the document's language by langdetect (certain_language), if any."""
     letters = letter_count(text)
     if letters == 0:
         return UNDETERMINED, 0.0, REASON_NO_LETTERS
     script = unsupported_script(text)
     if script is not None:
         return UNDETERMINED, 0.0, f"{REASON_SCRIPT}:{script}"
-    best = _best_language(text, seed, expected)
+    best = _best_language(text, seed, expected, agreed)
     if best is None:
         return UNDETERMINED, 0.0, REASON_NO_SIGNAL
     if letters >= min_chars:
@@ -1061,7 +1121,8 @@ def detect_language(
         seed=seed,
         expected=expected,
     )
-    answers = [explain(p) for p in paragraphs]
+    agreed = certain_language(paragraphs, seed) if len(paragraphs) > 1 else None
+    answers = [explain(p, agreed=agreed) for p in paragraphs]
     letters = [letter_count(p) for p in paragraphs]
     code, confidence = vote(
         [(c, conf, n) for (c, conf, _), n in zip(answers, letters, strict=True)]

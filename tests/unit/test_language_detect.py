@@ -442,3 +442,72 @@ def test_a_long_foreign_paragraph_keeps_its_code_in_a_document_of_long_paragraph
     assert [p.code for p in result.paragraphs] == ["fr", "en", "fr"]
     assert result.code == "fr"
     assert all(p.confidence > 0.9 for p in result.paragraphs)
+
+
+def _scripted_lingua(
+    monkeypatch: pytest.MonkeyPatch, whole: tuple[str, float], per_window: list[str]
+) -> list[str]:
+    """lingua over all languages answers `whole` for the text, then `per_window` in turn."""
+    asked: list[str] = []
+    answers = iter(per_window)
+
+    def top(text: str) -> tuple[str, float]:
+        asked.append(text)
+        return whole if len(asked) == 1 else (next(answers), 0.95)
+
+    monkeypatch.setattr(detect, "_lingua_top", top)
+    return asked
+
+
+def test_lingua_only_language_asks_no_window_once_the_answer_is_settled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = " ".join(f"w{i}" for i in range(10 * detect.WINDOW_WORDS))  # ten windows
+    # A langdetect language holds over half the windows after six: None, four not asked.
+    asked = _scripted_lingua(monkeypatch, ("yo", 0.99), ["id"] * 6 + ["yo"] * 4)
+    assert detect.lingua_only_language(text, "id") is None
+    assert len(asked) == 1 + 6
+    # Spread answers: after six windows no code can pass half (2 + 4 <= 5); the letters
+    # decide (w0 w1 ...: digits and w, not Yoruba's), as they would after all ten.
+    asked = _scripted_lingua(
+        monkeypatch, ("yo", 0.99), ["id", "yo", "tl", "sw", "ms", "sn", "yo", "yo", "yo", "yo"]
+    )
+    assert detect.lingua_only_language(text, "id") is None
+    assert len(asked) == 1 + 6
+    # A language only lingua knows wins: every window is asked (another winner than the
+    # whole text's is given its share of the windows as confidence).
+    asked = _scripted_lingua(monkeypatch, ("yo", 0.99), ["yo"] * 7 + ["id"] * 3)
+    assert detect.lingua_only_language(text, "id") == ("yo", 0.99)
+    assert len(asked) == 1 + 10
+    asked = _scripted_lingua(monkeypatch, ("sn", 0.99), ["id"] + ["yo"] * 6 + ["id"] * 3)
+    assert detect.lingua_only_language(text, "id") == ("yo", 0.6)
+    assert len(asked) == 1 + 10
+
+
+def test_lingua_skips_a_sentence_langdetect_is_certain_is_in_the_documents_language(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[str] = []
+    original = detect.lingua_probabilities
+
+    def counting(text: str, *, all_languages: bool = False) -> dict[str, float]:
+        if not all_languages:
+            asked.append(text)
+        return original(text, all_languages=all_languages)
+
+    monkeypatch.setattr(detect, "lingua_probabilities", counting)
+    assert letter_count(FR_1) < detect.LANGDETECT_ALONE_LETTERS
+    assert detect.certain_language([FR_1, FR_2, EN_FOOTER]) == "fr"
+    result = detect_language([FR_1, FR_2, EN_FOOTER])
+    assert [p.code for p in result.paragraphs] == ["fr", "fr", "en"]
+    assert asked == [EN_FOOTER]  # the foreign line is still scored by both detectors
+    # Alone, the same sentence has no document to agree with: both detectors.
+    asked.clear()
+    assert detect_language([FR_1]).code == "fr"
+    assert asked == [FR_1]
+    # No language holds over half of the letters: every sentence is scored by both.
+    asked.clear()
+    paragraphs = [FR_1, DE_1, f"{EN_FOOTER} {EN_FOOTER}"]
+    assert detect.certain_language(paragraphs) is None
+    detect_language(paragraphs)
+    assert asked == paragraphs
