@@ -120,7 +120,7 @@ class StatusStore:
         failed_stage: str | None = None,
         reason: str | None = None,
         claimed: bool = False,
-        also: "Callable[[Any], object] | None" = None,
+        also: Callable[[Any], object] | None = None,
     ) -> str | None:
         """Write `status` and `fields` to the article's hash, keep the in-flight index, and
         publish the transition, in one transaction; the event's id, or None when this run
@@ -173,7 +173,7 @@ class StatusStore:
         self,
         article_id: str,
         status: Status,
-        also: "Callable[[Any], object] | None" = None,
+        also: Callable[[Any], object] | None = None,
         **fields: str,
     ) -> None:
         now = _now()

@@ -287,7 +287,7 @@ class _Intercepted:
 
 def batching_strategy(task: Any, app: Any, consumer: Any, **kwargs: Any) -> Any:
     """The entities task's Strategy: Celery's default one, with a BatchBuffer in front of
-    the pool (not when batching is off, or with more than one pool process)."""
+    the pool (not when batching is off), its batches cut in one part per pool process."""
     from celery.worker.strategy import default
 
     from shared.settings import get_settings

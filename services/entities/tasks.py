@@ -80,8 +80,8 @@ def batch_impl(
     into: PrefetchedEntities,
 ) -> int:
     """NER of a batch's articles in one nlp.pipe per model, kept in `into` for their own
-    jobs; how many. Articles whose earlier delivery never finished (`unfinished`: they may
-    kill their worker) are left out, and so is the rest when this one's own did not."""
+    jobs; how many. The other articles whose earlier delivery never finished (`unfinished`:
+    they may kill their worker) are left out; nothing is batched when none is left."""
     batch = [envelope]
     for message in others:
         try:

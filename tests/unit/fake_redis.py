@@ -43,9 +43,6 @@ class FakeRedis:
     def pipeline(self, transaction: bool = True) -> "FakePipeline":
         return FakePipeline(self)
 
-    def register_script(self, script: str) -> "FakeScript":
-        return FakeScript(self)
-
     def _eval(self, script: str, numkeys: int, *keys_and_args: Any) -> Any:
         """Only the status store's event script (shared/status.py PUBLISH_SCRIPT)."""
         from shared.status import PUBLISH_SCRIPT
@@ -156,22 +153,6 @@ class FakeRedis:
         for member in gone:
             del self._zset(key)[member]
         return len(gone)
-
-
-class FakeScript:
-    """What register_script gives: called alone (one round trip) or in a pipeline."""
-
-    def __init__(self, client: FakeRedis) -> None:
-        self.client = client
-
-    def __call__(
-        self, keys: list[str], args: list[Any], client: "FakePipeline | None" = None
-    ) -> Any:
-        if client is not None:
-            client.queued.append((self.client.published, (keys, args), {}))
-            return client
-        self.client._trip()
-        return self.client.published(keys, args)
 
 
 class FakePipeline:
