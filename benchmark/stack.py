@@ -27,8 +27,8 @@ from benchmark.measures import depth_by_stage, settled_total
 
 
 def api_key(root: Path = ROOT) -> str:
-    """NEWSFLOW_API_KEY, else the first of API_KEYS (environment, then root/.env), as
-    scripts/seed.py reads it."""
+    """NEWSFLOW_API_KEY, else the first of API_KEYS (environment, then root/.env); make
+    seed (scripts/seed.py) reads it here too."""
     if os.environ.get("NEWSFLOW_API_KEY"):
         return os.environ["NEWSFLOW_API_KEY"]
     keys = os.environ.get("API_KEYS", "")

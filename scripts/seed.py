@@ -7,29 +7,19 @@ The API key is NEWSFLOW_API_KEY, else the first of API_KEYS (environment, then .
 
 import argparse
 import json
-import os
 import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-FINAL = {"stored", "failed"}
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
+from benchmark.stack import api_key  # noqa: E402  (standard library only, as this script)
 
-def api_key() -> str:
-    if os.environ.get("NEWSFLOW_API_KEY"):
-        return os.environ["NEWSFLOW_API_KEY"]
-    keys = os.environ.get("API_KEYS", "")
-    if not keys and (ROOT / ".env").exists():
-        for line in (ROOT / ".env").read_text().splitlines():
-            if line.startswith("API_KEYS="):
-                keys = line.split("=", 1)[1].strip().strip("'\"")
-    return next((key.strip() for key in keys.split(",") if key.strip()), "")
-
-
-KEY = api_key()
+FINAL = {"stored", "failed"}
+KEY = api_key(ROOT)
 
 
 def call(method: str, url: str, body: bytes | None = None, ctype: str = "") -> tuple[int, dict]:

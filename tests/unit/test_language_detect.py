@@ -417,17 +417,25 @@ def test_a_long_paragraph_is_scored_on_a_bounded_sample_of_its_ngrams(
     assert 0 < len(scored) < detect.EXACT_MAX_NGRAMS
 
 
-def test_lingua_scores_only_what_langdetect_is_not_certain_of(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def _lingua_asked(monkeypatch: pytest.MonkeyPatch, own_languages_only: bool) -> list[str]:
+    """The texts lingua is asked about from now on (over its own languages only, or also
+    over all of them: the check of languages only lingua knows)."""
     asked: list[str] = []
     original = detect.lingua_probabilities
 
     def counting(text: str, *, all_languages: bool = False) -> dict[str, float]:
-        asked.append(text)
+        if not (own_languages_only and all_languages):
+            asked.append(text)
         return original(text, all_languages=all_languages)
 
     monkeypatch.setattr(detect, "lingua_probabilities", counting)
+    return asked
+
+
+def test_lingua_scores_only_what_langdetect_is_not_certain_of(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked = _lingua_asked(monkeypatch, own_languages_only=False)
     long_fr = f"{FR_1} {FR_2}"
     assert letter_count(long_fr) >= detect.LANGDETECT_ALONE_LETTERS > letter_count(FR_1)
     assert detect_paragraph(long_fr)[0] == "fr"
@@ -487,15 +495,7 @@ def test_lingua_only_language_asks_no_window_once_the_answer_is_settled(
 def test_lingua_skips_a_sentence_langdetect_is_certain_is_in_the_documents_language(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    asked: list[str] = []
-    original = detect.lingua_probabilities
-
-    def counting(text: str, *, all_languages: bool = False) -> dict[str, float]:
-        if not all_languages:
-            asked.append(text)
-        return original(text, all_languages=all_languages)
-
-    monkeypatch.setattr(detect, "lingua_probabilities", counting)
+    asked = _lingua_asked(monkeypatch, own_languages_only=True)
     assert letter_count(FR_1) < detect.LANGDETECT_ALONE_LETTERS
     assert detect.certain_language([FR_1, FR_2, EN_FOOTER]) == "fr"
     result = detect_language([FR_1, FR_2, EN_FOOTER])
