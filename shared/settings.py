@@ -199,8 +199,8 @@ class Settings(BaseSettings):
         20,
         ge=0,
         le=1000,
-        description="How long the entities worker waits for a batch to fill before it "
-        "starts on what it has",
+        description="How long a batch waits to fill, once the entities worker's pool is "
+        "idle, before it starts on what it has",
     )
 
     # Live events (Redis Streams, shared/events.py) and webhooks (services/webhooks).
